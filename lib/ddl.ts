@@ -1,0 +1,161 @@
+import { quoteIdent, quoteLiteral, secretPlaceholder } from "./quote";
+import { relationKey, SqlModel, SqlProject } from "./sqlProject";
+
+/**
+ * Renders the SQL project into database objects: each with the one statement that creates it,
+ * what it depends on, and enough to find and drop it. Materialize gets sources, materialized
+ * views and indexes; PostgreSQL (used by the tests) gets source-shaped tables and plain views.
+ */
+
+export type SqlObjectKind = "schema" | "secret" | "connection" | "source" | "table" | "view" | "materialized view" | "index";
+
+export interface SqlObjectDefinition {
+    /** Unique within a graph; also the Pulumi resource name. */
+    key: string;
+    kind: SqlObjectKind;
+    schema: string;
+    name: string;
+    /** The CREATE statement. A secret's value is never in it: `:secret` stands for it. */
+    create: string;
+    /** Keys of the objects this one reads or lives in. */
+    dependsOn: string[];
+}
+
+export type KafkaSecurityProtocol = "PLAINTEXT" | "SSL" | "SASL_PLAINTEXT" | "SASL_SSL";
+
+export interface MaterializeKafka {
+    /** Broker addresses as Materialize resolves them (inside the Docker network for local stacks). */
+    brokers: string[];
+    securityProtocol: KafkaSecurityProtocol;
+    sasl?: { mechanism: string; username: string };
+}
+
+export interface MaterializeOptions {
+    cluster: string;
+    kafka: MaterializeKafka;
+    /** Topic for each source. */
+    topics: Record<string, string>;
+}
+
+export const kafkaConnectionName = "kafka_connection";
+export const kafkaPasswordSecretName = "kafka_sasl_password";
+
+export function materializeObjects(project: SqlProject, options: MaterializeOptions): SqlObjectDefinition[] {
+    const cluster = quoteIdent(options.cluster);
+    const objects: SqlObjectDefinition[] = [];
+    const connectionDependsOn: string[] = [];
+    if (options.kafka.sasl) {
+        objects.push({
+            key: kafkaPasswordSecretName,
+            kind: "secret",
+            schema: "public",
+            name: kafkaPasswordSecretName,
+            create: `CREATE SECRET ${quoteIdent(kafkaPasswordSecretName)} AS ${secretPlaceholder}`,
+            dependsOn: [],
+        });
+        connectionDependsOn.push(kafkaPasswordSecretName);
+    }
+    const brokers = options.kafka.brokers;
+    const connectionOptions = [
+        brokers.length === 1 ? `BROKER ${quoteLiteral(brokers[0])}` : `BROKERS (${brokers.map(quoteLiteral).join(", ")})`,
+        `SECURITY PROTOCOL = ${quoteLiteral(options.kafka.securityProtocol)}`,
+        ...(options.kafka.sasl
+            ? [
+                  `SASL MECHANISMS = ${quoteLiteral(options.kafka.sasl.mechanism.toUpperCase())}`,
+                  `SASL USERNAME = ${quoteLiteral(options.kafka.sasl.username)}`,
+                  `SASL PASSWORD = SECRET ${quoteIdent(kafkaPasswordSecretName)}`,
+              ]
+            : []),
+    ];
+    objects.push({
+        key: kafkaConnectionName,
+        kind: "connection",
+        schema: "public",
+        name: kafkaConnectionName,
+        create: `CREATE CONNECTION ${quoteIdent(kafkaConnectionName)} TO KAFKA (${connectionOptions.join(", ")})`,
+        dependsOn: connectionDependsOn,
+    });
+    for (const source of project.sources) {
+        const topic = options.topics[source];
+        if (!topic) throw new Error(`no topic given for source "${source}"`);
+        objects.push({
+            key: source,
+            kind: "source",
+            schema: "public",
+            name: source,
+            // Append-only (ENVELOPE NONE): a re-sent event is a second row, which is what the
+            // failure views are there to catch.
+            create:
+                `CREATE SOURCE ${quoteIdent(source)} IN CLUSTER ${cluster}` +
+                ` FROM KAFKA CONNECTION ${quoteIdent(kafkaConnectionName)} (TOPIC ${quoteLiteral(topic)})` +
+                ` FORMAT JSON ENVELOPE NONE`,
+            dependsOn: [kafkaConnectionName],
+        });
+    }
+    objects.push(...modelObjects(project, cluster));
+    for (const model of project.models) {
+        for (const columns of model.indexes) {
+            const name = `${model.name}_${columns.join("_")}_idx`;
+            objects.push({
+                key: model.schema === "public" ? name : `${model.schema}.${name}`,
+                kind: "index",
+                schema: model.schema,
+                name,
+                create:
+                    `CREATE INDEX ${quoteIdent(name)} IN CLUSTER ${cluster}` +
+                    ` ON ${qualified(model)} (${columns.map(quoteIdent).join(", ")})`,
+                dependsOn: [relationKey(model)],
+            });
+        }
+    }
+    return objects;
+}
+
+/**
+ * The same project on PostgreSQL: each source becomes a table shaped like Materialize's JSON
+ * source (one `data jsonb` column), and every model a plain view so it reflects new rows at once.
+ */
+export function postgresObjects(project: SqlProject): SqlObjectDefinition[] {
+    const tables: SqlObjectDefinition[] = project.sources.map(source => ({
+        key: source,
+        kind: "table",
+        schema: "public",
+        name: source,
+        create: `CREATE TABLE ${quoteIdent(source)} (data jsonb NOT NULL)`,
+        dependsOn: [],
+    }));
+    return [...tables, ...modelObjects(project)];
+}
+
+/** Models as views; with a cluster, those declared materialized become materialized views in it. */
+function modelObjects(project: SqlProject, cluster?: string): SqlObjectDefinition[] {
+    const usesFailureSchema = project.models.some(m => m.schema === project.failureSchema);
+    const schemaObjects: SqlObjectDefinition[] = usesFailureSchema
+        ? [{
+              key: project.failureSchema,
+              kind: "schema",
+              schema: project.failureSchema,
+              name: project.failureSchema,
+              create: `CREATE SCHEMA ${quoteIdent(project.failureSchema)}`,
+              dependsOn: [],
+          }]
+        : [];
+    const models = project.models.map((model): SqlObjectDefinition => {
+        const materialized = cluster !== undefined && model.materialized === "materialized_view";
+        return {
+            key: relationKey(model),
+            kind: materialized ? "materialized view" : "view",
+            schema: model.schema,
+            name: model.name,
+            create: materialized
+                ? `CREATE MATERIALIZED VIEW ${qualified(model)} IN CLUSTER ${cluster} AS\n${model.query}`
+                : `CREATE VIEW ${qualified(model)} AS\n${model.query}`,
+            dependsOn: [...(model.schema === project.failureSchema ? [project.failureSchema] : []), ...model.dependsOn],
+        };
+    });
+    return [...schemaObjects, ...models];
+}
+
+function qualified(model: SqlModel): string {
+    return `${quoteIdent(model.schema)}.${quoteIdent(model.name)}`;
+}

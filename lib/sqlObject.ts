@@ -1,0 +1,178 @@
+import * as pulumi from "@pulumi/pulumi";
+import { SqlObjectKind } from "./ddl";
+import { bindSecret, quoteIdent, secretPlaceholder } from "./quote";
+
+/**
+ * A database object (Materialize or PostgreSQL) managed by a Pulumi dynamic provider that speaks
+ * SQL through `pg`. Its state is the object's kind, name and CREATE statement; any change to the
+ * statement, or to anything upstream of it, replaces it (dropped before re-created, since the
+ * name can exist only once). Dynamic providers are serialized closures, so everything the
+ * provider needs is required or defined inside its methods.
+ */
+
+export type SqlDialect = "materialize" | "postgres";
+
+export interface SqlConnection {
+    dialect: SqlDialect;
+    host: string;
+    port: number;
+    user: string;
+    password?: string;
+    database: string;
+    ssl: boolean;
+    /** How long to keep retrying while the server starts. */
+    connectTimeoutSeconds: number;
+}
+
+export interface SqlObjectArgs {
+    connection: pulumi.Input<SqlConnection>;
+    kind: pulumi.Input<SqlObjectKind>;
+    schema: pulumi.Input<string>;
+    name: pulumi.Input<string>;
+    create: pulumi.Input<string>;
+    /** Fingerprint of everything upstream: when it changes, this object is rebuilt too. */
+    upstream: pulumi.Input<string>;
+    /** Value for a secret object, substituted for the placeholder at execution time only. */
+    secret?: pulumi.Input<string>;
+}
+
+interface SqlObjectState {
+    connection: SqlConnection;
+    kind: SqlObjectKind;
+    schema: string;
+    name: string;
+    create: string;
+    upstream: string;
+    secret?: string;
+}
+
+const sqlObjectProvider: pulumi.dynamic.ResourceProvider<SqlObjectState, SqlObjectState> = {
+    async diff(_id, olds, news) {
+        const replaces = (["kind", "schema", "name", "create", "upstream"] as const).filter(k => olds[k] !== news[k]);
+        const location = (c: SqlConnection) => `${c.dialect}://${c.host}:${c.port}/${c.database}`;
+        if (location(olds.connection) !== location(news.connection)) replaces.push("connection" as never);
+        const changes =
+            replaces.length > 0 ||
+            olds.secret !== news.secret ||
+            JSON.stringify(olds.connection) !== JSON.stringify(news.connection);
+        return { changes, replaces, deleteBeforeReplace: true };
+    },
+
+    async create(inputs) {
+        await withSql(inputs.connection, async client => {
+            await client.query(bindSecret(inputs.create, inputs.secret));
+        });
+        return { id: qualifiedName(inputs), outs: inputs };
+    },
+
+    async read(id, props) {
+        if (!props) throw new Error(`no recorded state for ${id}; import is not supported`);
+        const exists = await withSql(props.connection, client => objectExists(client, props));
+        return exists ? { id, props } : { id: "", props };
+    },
+
+    async update(_id, olds, news) {
+        if (news.kind === "secret" && olds.secret !== news.secret) {
+            await withSql(news.connection, async client => {
+                await client.query(bindSecret(`ALTER SECRET ${quoteIdent(news.schema)}.${quoteIdent(news.name)} AS ${secretPlaceholder}`, news.secret));
+            });
+        }
+        return { outs: news };
+    },
+
+    async delete(_id, props) {
+        await withSql(props.connection, async client => {
+            await client.query(dropSql(props));
+        });
+    },
+};
+
+function qualifiedName(object: { kind: SqlObjectKind; schema: string; name: string }): string {
+    return object.kind === "schema" ? object.name : `${object.schema}.${object.name}`;
+}
+
+function dropSql(object: { kind: SqlObjectKind; schema: string; name: string }): string {
+    const name = object.kind === "schema" ? quoteIdent(object.name) : `${quoteIdent(object.schema)}.${quoteIdent(object.name)}`;
+    return `DROP ${object.kind.toUpperCase()} IF EXISTS ${name}`;
+}
+
+async function objectExists(
+    client: import("pg").Client,
+    object: { connection: SqlConnection; kind: SqlObjectKind; schema: string; name: string },
+): Promise<boolean> {
+    const materialize = object.connection.dialect === "materialize";
+    const query =
+        object.kind === "schema"
+            ? materialize
+                ? `select 1 from mz_catalog.mz_schemas s join mz_catalog.mz_databases d on s.database_id = d.id
+                   where d.name = current_database() and s.name = $1 and $2::text is not null`
+                : `select 1 from pg_catalog.pg_namespace where nspname = $1 and $2::text is not null`
+            : materialize
+              ? `select 1 from mz_catalog.mz_objects o join mz_catalog.mz_schemas s on o.schema_id = s.id
+                 join mz_catalog.mz_databases d on s.database_id = d.id
+                 where d.name = current_database() and s.name = $1 and o.name = $2`
+              : `select 1 from pg_catalog.pg_class c join pg_catalog.pg_namespace n on c.relnamespace = n.oid
+                 where n.nspname = $1 and c.relname = $2`;
+    const result = await client.query(query, [object.schema, object.name]);
+    return (result.rowCount ?? 0) > 0;
+}
+
+/** Connects, retrying while the server starts, runs `work`, and always disconnects. */
+async function withSql<T>(connection: SqlConnection, work: (client: import("pg").Client) => Promise<T>): Promise<T> {
+    const { Client } = require("pg") as typeof import("pg");
+    const where = `${connection.dialect} at ${connection.host}:${connection.port}/${connection.database} as ${connection.user}`;
+    const deadline = Date.now() + connection.connectTimeoutSeconds * 1000;
+    for (let attempt = 1; ; attempt++) {
+        const client = new Client({
+            host: connection.host,
+            port: connection.port,
+            user: connection.user,
+            password: connection.password,
+            database: connection.database,
+            ssl: connection.ssl ? { rejectUnauthorized: true } : undefined,
+            connectionTimeoutMillis: 5_000,
+        });
+        try {
+            await client.connect();
+        } catch (err) {
+            await client.end().catch(() => undefined);
+            if (Date.now() >= deadline) {
+                throw new Error(
+                    `could not connect to ${where} within ${connection.connectTimeoutSeconds}s ` +
+                        `(${attempt} attempts): ${(err as Error).message}`,
+                );
+            }
+            await new Promise(resolve => setTimeout(resolve, Math.min(500 * attempt, 3_000)));
+            continue;
+        }
+        try {
+            return await work(client);
+        } catch (err) {
+            throw new Error(`${where}: ${(err as Error).message}`);
+        } finally {
+            await client.end().catch(() => undefined);
+        }
+    }
+}
+
+export class SqlObject extends pulumi.dynamic.Resource {
+    declare readonly kind: pulumi.Output<SqlObjectKind>;
+    declare readonly schema: pulumi.Output<string>;
+    declare readonly name: pulumi.Output<string>;
+    declare readonly create: pulumi.Output<string>;
+
+    constructor(name: string, args: SqlObjectArgs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            sqlObjectProvider,
+            name,
+            {
+                ...args,
+                connection: pulumi.output(args.connection),
+                secret: args.secret === undefined ? undefined : pulumi.secret(args.secret),
+            },
+            { ...opts, additionalSecretOutputs: ["secret"] },
+            "jaffle-shop-streaming",
+            "SqlObject",
+        );
+    }
+}

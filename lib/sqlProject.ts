@@ -1,0 +1,272 @@
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as yaml from "js-yaml";
+import { quoteIdent, quoteLiteral } from "./quote";
+
+/**
+ * The SQL project in `sql/`: models (one SELECT per file), their data tests declared in
+ * `schema.yml` the way dbt declares them, and the dependency graph read from the SQL itself.
+ * Everything here is dialect-free; DDL for a particular database is rendered elsewhere.
+ */
+
+export type Materialization = "view" | "materialized_view";
+
+export interface Relation {
+    schema: string;
+    name: string;
+}
+
+export interface SqlModel extends Relation {
+    materialized: Materialization;
+    /** The SELECT that defines the model. */
+    query: string;
+    /** Where the model came from, for error messages. */
+    origin: string;
+    /** Relations the query reads, as keys of `SqlProject.relations` (sources or other models). */
+    dependsOn: string[];
+    indexes: string[][];
+}
+
+export interface SqlProject {
+    /** Raw relations fed from outside (the sources / topics). */
+    sources: string[];
+    /** Models and failure views, dependencies before dependents. */
+    models: SqlModel[];
+    failureSchema: string;
+}
+
+export const defaultSchema = "public";
+export const defaultFailureSchema = "public_etl_failure";
+
+export class SqlProjectError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "SqlProjectError";
+    }
+}
+
+interface DeclaredColumn {
+    name: string;
+    tests?: (string | Record<string, Record<string, unknown>>)[];
+}
+
+interface DeclaredModel {
+    name: string;
+    materialized?: Materialization;
+    indexes?: string[][];
+    columns?: DeclaredColumn[];
+}
+
+export function relationKey(relation: Relation): string {
+    return relation.schema === defaultSchema ? relation.name : `${relation.schema}.${relation.name}`;
+}
+
+export function loadSqlProject(
+    sqlDir: string,
+    sources: readonly string[],
+    options: { failureSchema?: string } = {},
+): SqlProject {
+    const failureSchema = options.failureSchema ?? defaultFailureSchema;
+    const schemaFile = path.join(sqlDir, "schema.yml");
+    const declared = readSchemaFile(schemaFile);
+    const modelsDir = path.join(sqlDir, "models");
+    const files = fs.existsSync(modelsDir) ? fs.readdirSync(modelsDir).filter(f => f.endsWith(".sql")) : [];
+    for (const file of files) {
+        const name = path.basename(file, ".sql");
+        if (!declared.some(m => m.name === name)) {
+            throw new SqlProjectError(`${path.join(modelsDir, file)}: model "${name}" is not declared in ${schemaFile}`);
+        }
+    }
+
+    const models: SqlModel[] = [];
+    for (const model of declared) {
+        const file = path.join(modelsDir, `${model.name}.sql`);
+        if (!fs.existsSync(file)) {
+            throw new SqlProjectError(`${schemaFile}: model "${model.name}" has no SQL file ${file}`);
+        }
+        const materialized = model.materialized ?? "view";
+        if (materialized !== "view" && materialized !== "materialized_view") {
+            throw new SqlProjectError(
+                `${schemaFile}: model "${model.name}": materialized must be view or materialized_view, not "${materialized}"`,
+            );
+        }
+        if (model.indexes && materialized !== "materialized_view") {
+            throw new SqlProjectError(`${schemaFile}: model "${model.name}": indexes need materialized: materialized_view`);
+        }
+        models.push({
+            schema: defaultSchema,
+            name: model.name,
+            materialized,
+            query: fs.readFileSync(file, "utf8").trim(),
+            origin: file,
+            dependsOn: [],
+            indexes: model.indexes ?? [],
+        });
+    }
+    for (const model of declared) {
+        for (const column of model.columns ?? []) {
+            for (const test of column.tests ?? []) {
+                models.push(renderTest(sqlDir, schemaFile, failureSchema, model.name, column.name, test));
+            }
+        }
+    }
+
+    const known = new Set([...sources, ...models.map(relationKey)]);
+    const seen = new Set<string>(sources);
+    for (const model of models) {
+        const key = relationKey(model);
+        if (seen.has(key)) {
+            throw new SqlProjectError(`${model.origin}: relation "${key}" is defined twice`);
+        }
+        seen.add(key);
+        model.dependsOn = referencedRelations(model.query);
+        for (const dependency of model.dependsOn) {
+            if (!known.has(dependency)) {
+                throw new SqlProjectError(
+                    `${model.origin}: model "${key}" references unknown model or source "${dependency}"` +
+                        ` (known: ${[...known].filter(k => !k.includes(".")).join(", ")})`,
+                );
+            }
+        }
+    }
+    return { sources: [...sources], models: sortByDependencies(models), failureSchema };
+}
+
+function readSchemaFile(schemaFile: string): DeclaredModel[] {
+    let document: unknown;
+    try {
+        document = yaml.load(fs.readFileSync(schemaFile, "utf8"));
+    } catch (err) {
+        throw new SqlProjectError(`${schemaFile}: ${(err as Error).message}`);
+    }
+    const models = (document as { models?: unknown } | undefined)?.models;
+    if (!Array.isArray(models) || models.some(m => typeof m?.name !== "string")) {
+        throw new SqlProjectError(`${schemaFile}: expected "models:" to be a list of entries with a "name"`);
+    }
+    return models as DeclaredModel[];
+}
+
+const testTypes = ["unique", "not_null", "accepted_values", "relationships"] as const;
+type TestType = (typeof testTypes)[number];
+
+function renderTest(
+    sqlDir: string,
+    schemaFile: string,
+    failureSchema: string,
+    model: string,
+    column: string,
+    test: DeclaredColumn["tests"] extends (infer T)[] | undefined ? T : never,
+): SqlModel {
+    const [type, args] = typeof test === "string" ? [test, {}] : (Object.entries(test)[0] ?? ["", {}]);
+    const where = `${schemaFile}: model "${model}", column "${column}"`;
+    if (!testTypes.includes(type as TestType)) {
+        throw new SqlProjectError(`${where}: unknown test "${type}" (known: ${testTypes.join(", ")})`);
+    }
+    const values: Record<string, string> = { model: quoteIdent(model), column: quoteIdent(column) };
+    const nameArgs: Record<string, unknown> = { column_name: column };
+    if (type === "accepted_values") {
+        const accepted = (args as { values?: unknown }).values;
+        if (!Array.isArray(accepted) || accepted.length === 0) {
+            throw new SqlProjectError(`${where}: accepted_values needs a non-empty "values" list`);
+        }
+        values.values = accepted.map(v => quoteLiteral(String(v))).join(", ");
+        nameArgs.values = accepted.map(String);
+    }
+    if (type === "relationships") {
+        const { to, field } = args as { to?: unknown; field?: unknown };
+        if (typeof to !== "string" || typeof field !== "string") {
+            throw new SqlProjectError(`${where}: relationships needs "to" (a model) and "field" (its column)`);
+        }
+        values.to = quoteIdent(to);
+        values.field = quoteIdent(field);
+        // dbt names the test after its arguments, and its "to" argument reads ref('model').
+        Object.assign(nameArgs, { field, to: `ref('${to}')` });
+    }
+    const templateFile = path.join(sqlDir, "tests", `${type}.sql`);
+    if (!fs.existsSync(templateFile)) {
+        throw new SqlProjectError(`${where}: no template ${templateFile} for test "${type}"`);
+    }
+    const query = fs
+        .readFileSync(templateFile, "utf8")
+        .trim()
+        .replace(/\{\{\s*(\w+)\s*\}\}/g, (_, key: string) => {
+            if (!(key in values)) throw new SqlProjectError(`${templateFile}: unknown placeholder {{ ${key} }}`);
+            return values[key];
+        });
+    return {
+        schema: failureSchema,
+        name: dbtTestName(type, model, nameArgs),
+        materialized: "materialized_view",
+        query,
+        origin: `${schemaFile} (${type} test on ${model}.${column})`,
+        dependsOn: [],
+        indexes: [],
+    };
+}
+
+/**
+ * The relation name dbt gives a generic test's stored failures, so that queries written
+ * against dbt's `--store-failures` tables work verbatim: `<test>_<model>_<args joined by __>`,
+ * or, at 64 characters and beyond, the first 30 characters of `<test>_<model>` and an md5.
+ */
+export function dbtTestName(type: string, model: string, args: Record<string, unknown>): string {
+    const flatArgs = Object.keys(args)
+        .sort()
+        .flatMap(key => {
+            const value = args[key];
+            return Array.isArray(value) ? value.map(String) : [String(value)];
+        })
+        .map(part => part.replace(/[^0-9a-zA-Z_]+/g, "_"));
+    const identifier = `${type}_${model}`;
+    const fullName = `${identifier}_${flatArgs.join("__")}`;
+    if (fullName.length < 64) return fullName;
+    return `${identifier.slice(0, 30)}_${createHash("md5").update(fullName).digest("hex")}`;
+}
+
+/**
+ * Relations a query reads: identifiers after FROM or JOIN, minus its own CTEs. Comments and
+ * string literals are removed first so neither can fake a dependency.
+ */
+export function referencedRelations(query: string): string[] {
+    const code = query
+        .replace(/--[^\n]*/g, " ")
+        .replace(/\/\*[\s\S]*?\*\//g, " ")
+        .replace(/'(?:[^']|'')*'/g, "''");
+    const identifier = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
+    const ctes = new Set(
+        [...code.matchAll(new RegExp(String.raw`(${identifier})\s+as\s*\(`, "gi"))].map(m => unquoteIdent(m[1])),
+    );
+    const references = [...code.matchAll(new RegExp(String.raw`\b(?:from|join)\s+(${identifier}(?:\.${identifier})?)`, "gi"))]
+        .map(m => m[1].split(/\.(?=(?:[^"]*"[^"]*")*[^"]*$)/).map(unquoteIdent))
+        .map(parts => (parts.length === 2 && parts[0] !== defaultSchema ? parts.join(".") : parts[parts.length - 1]))
+        .filter(name => !ctes.has(name));
+    return [...new Set(references)];
+}
+
+function sortByDependencies(models: SqlModel[]): SqlModel[] {
+    const byKey = new Map(models.map(m => [relationKey(m), m]));
+    const sorted: SqlModel[] = [];
+    const state = new Map<string, "visiting" | "done">();
+    const visit = (model: SqlModel, trail: string[]) => {
+        const key = relationKey(model);
+        if (state.get(key) === "done") return;
+        if (state.get(key) === "visiting") {
+            const cycle = [...trail.slice(trail.indexOf(key)), key];
+            throw new SqlProjectError(`models form a cycle: ${cycle.join(" -> ")} (${model.origin})`);
+        }
+        state.set(key, "visiting");
+        for (const dependency of model.dependsOn) {
+            const upstream = byKey.get(dependency);
+            if (upstream) visit(upstream, [...trail, key]);
+        }
+        state.set(key, "done");
+        sorted.push(model);
+    };
+    for (const model of models) visit(model, []);
+    return sorted;
+}
+
+function unquoteIdent(identifier: string): string {
+    return identifier.startsWith('"') ? identifier.slice(1, -1).replace(/""/g, '"') : identifier.toLowerCase();
+}

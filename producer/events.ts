@@ -1,0 +1,22 @@
+import { createHash } from "node:crypto";
+import { RawRecord } from "./datasets";
+
+/** A record on its way to a topic: keyed by its id, value is the JSON row stamped with `event_ts`. */
+export interface KafkaEvent {
+    topic: string;
+    key: string;
+    value: string;
+}
+
+export function toEvent(topic: string, record: RawRecord, eventTs: Date): KafkaEvent {
+    return {
+        topic,
+        key: String(record.id),
+        value: JSON.stringify({ ...record, event_ts: eventTs.toISOString() }),
+    };
+}
+
+/** Identifies a row's content independent of when it was sent, so a re-run can skip what was sent. */
+export function rowDigest(dataset: string, record: RawRecord): string {
+    return createHash("sha256").update(dataset).update("\0").update(JSON.stringify(record)).digest("hex").slice(0, 20);
+}

@@ -1,0 +1,3 @@
+select *
+from {{ model }}
+where {{ column }} is null
