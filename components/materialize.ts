@@ -1,0 +1,63 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { SqlConnection } from "../lib/sqlObject";
+
+export interface MaterializeArgs {
+    namePrefix: string;
+    image: string;
+    network: docker.Network;
+    bindAddress: string;
+    sqlPort: number;
+    httpPort: number;
+}
+
+const sqlPort = 6875;
+const internalHttpPort = 6878;
+
+/** The Materialize emulator: one container, SQL on the host's loopback, ready when readyz says so. */
+export class Materialize extends pulumi.ComponentResource {
+    readonly container: docker.Container;
+    /** Connection settings for the SQL objects, available once Materialize is ready. */
+    readonly connection: pulumi.Output<SqlConnection>;
+    readonly psqlUrl: pulumi.Output<string>;
+
+    constructor(name: string, args: MaterializeArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("jaffle-shop-streaming:index:Materialize", name, {}, opts);
+        const host = args.bindAddress === "0.0.0.0" ? "127.0.0.1" : args.bindAddress;
+        const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
+
+        this.container = new docker.Container(`${name}-container`, {
+            name: `${args.namePrefix}-materialize`,
+            image: image.imageId,
+            envs: ["MZ_NO_TELEMETRY=1"],
+            ports: [
+                { internal: sqlPort, external: args.sqlPort, ip: args.bindAddress },
+                { internal: internalHttpPort, external: args.httpPort, ip: args.bindAddress },
+            ],
+            networksAdvanced: [{ name: args.network.name }],
+            healthcheck: {
+                tests: ["CMD", "curl", "-sf", `http://localhost:${internalHttpPort}/api/readyz`],
+                interval: "2s",
+                timeout: "5s",
+                retries: 90,
+                startPeriod: "10s",
+            },
+            wait: true,
+            waitTimeout: 300,
+            restart: "unless-stopped",
+            labels: [{ label: "jaffle-shop-streaming.stack", value: args.namePrefix }],
+        }, { parent: this });
+
+        this.connection = this.container.id.apply((): SqlConnection => ({
+            dialect: "materialize",
+            host,
+            port: args.sqlPort,
+            user: "materialize",
+            database: "materialize",
+            ssl: false,
+            connectTimeoutSeconds: 180,
+        }));
+        this.psqlUrl = this.container.id.apply(() => `postgres://materialize@${host}:${args.sqlPort}/materialize`);
+        this.registerOutputs({ psqlUrl: this.psqlUrl });
+    }
+}

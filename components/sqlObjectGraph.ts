@@ -1,0 +1,86 @@
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
+import { SqlObjectDefinition } from "../lib/ddl";
+import { SqlConnection, SqlObject } from "../lib/sqlObject";
+
+export interface SqlObjectGraphArgs {
+    connection: pulumi.Input<SqlConnection>;
+    objects: SqlObjectDefinition[];
+    /** Values of secret objects, by key. */
+    secrets?: Record<string, pulumi.Input<string>>;
+    /** Resources every object waits for (the database, the topics its sources read). */
+    dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+export interface PlannedSqlObject {
+    definition: SqlObjectDefinition;
+    /** Changes whenever any object upstream changes, forcing this one to be rebuilt too. */
+    upstream: string;
+}
+
+/**
+ * Orders the objects so each comes after what it depends on and fingerprints everything upstream
+ * of each: change one view's SQL and it and everything downstream get a new fingerprint, so
+ * preview lists exactly those objects as replaced.
+ */
+export function planSqlObjects(objects: SqlObjectDefinition[]): PlannedSqlObject[] {
+    const byKey = new Map<string, SqlObjectDefinition>();
+    for (const object of objects) {
+        if (byKey.has(object.key)) throw new Error(`SQL object "${object.key}" is defined twice`);
+        byKey.set(object.key, object);
+    }
+    const fingerprints = new Map<string, string>();
+    const planned: PlannedSqlObject[] = [];
+    const visiting = new Set<string>();
+    const visit = (object: SqlObjectDefinition, trail: string[]): string => {
+        const known = fingerprints.get(object.key);
+        if (known) return known;
+        if (visiting.has(object.key)) {
+            throw new Error(`SQL objects form a cycle: ${[...trail.slice(trail.indexOf(object.key)), object.key].join(" -> ")}`);
+        }
+        visiting.add(object.key);
+        const upstreamHash = createHash("sha256");
+        for (const dependency of [...object.dependsOn].sort()) {
+            const upstream = byKey.get(dependency);
+            if (!upstream) throw new Error(`SQL object "${object.key}" depends on unknown object "${dependency}"`);
+            upstreamHash.update(`${dependency}=${visit(upstream, [...trail, object.key])}\n`);
+        }
+        const upstream = upstreamHash.digest("hex").slice(0, 16);
+        const fingerprint = createHash("sha256").update(object.create).update(upstream).digest("hex").slice(0, 16);
+        visiting.delete(object.key);
+        fingerprints.set(object.key, fingerprint);
+        planned.push({ definition: object, upstream });
+        return fingerprint;
+    };
+    for (const object of objects) visit(object, []);
+    return planned;
+}
+
+/** A set of SQL objects created in dependency order and dropped in reverse. */
+export class SqlObjectGraph extends pulumi.ComponentResource {
+    readonly objects: Record<string, SqlObject>;
+
+    constructor(name: string, args: SqlObjectGraphArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("jaffle-shop-streaming:index:SqlObjectGraph", name, {}, opts);
+        this.objects = {};
+        for (const { definition, upstream } of planSqlObjects(args.objects)) {
+            const secret = args.secrets?.[definition.key];
+            if (definition.kind === "secret" && secret === undefined) {
+                throw new Error(`SQL secret "${definition.key}" has no value`);
+            }
+            this.objects[definition.key] = new SqlObject(definition.key, {
+                connection: args.connection,
+                kind: definition.kind,
+                schema: definition.schema,
+                name: definition.name,
+                create: definition.create,
+                upstream,
+                secret,
+            }, {
+                parent: this,
+                dependsOn: [...(args.dependsOn ?? []), ...definition.dependsOn.map(key => this.objects[key])],
+            });
+        }
+        this.registerOutputs({ objects: Object.keys(this.objects) });
+    }
+}

@@ -1,0 +1,67 @@
+import * as pulumi from "@pulumi/pulumi";
+import { kafkaPasswordSecretName, KafkaSecurityProtocol, materializeObjects } from "../lib/ddl";
+import { SqlConnection } from "../lib/sqlObject";
+import { loadSqlProject, relationKey, SqlProject } from "../lib/sqlProject";
+import { SqlObjectGraph } from "./sqlObjectGraph";
+
+export interface StreamingModelsArgs {
+    connection: pulumi.Input<SqlConnection>;
+    /** Directory with schema.yml, models/ and tests/. */
+    sqlDir: string;
+    cluster: string;
+    /** Topic read by each source (source name = dataset name). */
+    topics: Record<string, string>;
+    /** How Materialize reaches Kafka. */
+    kafka: {
+        brokers: string[];
+        tls: boolean;
+        sasl?: { mechanism: string; username: string; password: pulumi.Input<string> };
+    };
+    /** Resources the sources need first (Materialize itself, the topics). */
+    dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+/**
+ * The jaffle_shop project on Materialize: a Kafka connection, one JSON source per topic, the
+ * staging and mart views, and the data-quality failure views in public_etl_failure.
+ */
+export class StreamingModels extends pulumi.ComponentResource {
+    readonly project: SqlProject;
+    readonly graph: SqlObjectGraph;
+    /** Every view users can query, schema-qualified where not in public. */
+    readonly views: string[];
+    readonly failureViews: string[];
+
+    constructor(name: string, args: StreamingModelsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("jaffle-shop-streaming:index:StreamingModels", name, {}, opts);
+        this.project = loadSqlProject(args.sqlDir, Object.keys(args.topics));
+        const securityProtocol: KafkaSecurityProtocol = args.kafka.sasl
+            ? (args.kafka.tls ? "SASL_SSL" : "SASL_PLAINTEXT")
+            : (args.kafka.tls ? "SSL" : "PLAINTEXT");
+        const objects = materializeObjects(this.project, {
+            cluster: args.cluster,
+            topics: args.topics,
+            kafka: {
+                brokers: args.kafka.brokers,
+                securityProtocol,
+                sasl: args.kafka.sasl && { mechanism: args.kafka.sasl.mechanism, username: args.kafka.sasl.username },
+            },
+        });
+        this.graph = new SqlObjectGraph(`${name}-objects`, {
+            connection: args.connection,
+            objects,
+            secrets: args.kafka.sasl ? { [kafkaPasswordSecretName]: args.kafka.sasl.password } : undefined,
+            dependsOn: args.dependsOn,
+        }, { parent: this });
+
+        const models = this.project.models;
+        this.failureViews = models.filter(m => m.schema === this.project.failureSchema).map(relationKey);
+        this.views = models.filter(m => m.schema !== this.project.failureSchema).map(relationKey);
+        this.registerOutputs({ views: this.views, failureViews: this.failureViews });
+    }
+
+    /** Objects the seeder should wait for: the sources, so no seed event predates its reader. */
+    get sources(): pulumi.Resource[] {
+        return this.project.sources.map(source => this.graph.objects[source]);
+    }
+}

@@ -1,0 +1,47 @@
+import * as kafka from "@pulumi/kafka";
+import * as pulumi from "@pulumi/pulumi";
+import { SaslMechanism } from "../producer/kafka";
+
+export interface TopicsArgs {
+    /** The raw dataset names; each becomes `<prefix><name>`. */
+    names: readonly string[];
+    prefix: string;
+    partitions: number;
+    replicationFactor: number;
+    config: Record<string, string>;
+    bootstrapServers: pulumi.Input<string[]>;
+    tls: boolean;
+    sasl?: { mechanism: SaslMechanism; username: string; password: pulumi.Input<string> };
+    /** Resources that must be ready first (the broker). */
+    dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+/** The raw topics, managed through the Kafka admin API. */
+export class Topics extends pulumi.ComponentResource {
+    /** Topic name for each dataset name. */
+    readonly topicNames: Record<string, string>;
+    readonly topics: kafka.Topic[];
+
+    constructor(name: string, args: TopicsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("jaffle-shop-streaming:index:Topics", name, {}, opts);
+        const provider = new kafka.Provider(`${name}-provider`, {
+            bootstrapServers: args.bootstrapServers,
+            // The provider defaults to TLS; Redpanda wants an explicit protocol version.
+            tlsEnabled: args.tls,
+            kafkaVersion: "2.1.0",
+            saslMechanism: args.sasl?.mechanism,
+            saslUsername: args.sasl?.username,
+            saslPassword: args.sasl ? pulumi.secret(args.sasl.password) : undefined,
+        }, { parent: this, dependsOn: args.dependsOn });
+
+        this.topicNames = Object.fromEntries(args.names.map(n => [n, `${args.prefix}${n}`]));
+        this.topics = args.names.map(n => new kafka.Topic(n, {
+            name: this.topicNames[n],
+            partitions: args.partitions,
+            replicationFactor: args.replicationFactor,
+            config: args.config,
+        }, { parent: this, provider, dependsOn: args.dependsOn }));
+
+        this.registerOutputs({ topicNames: this.topicNames });
+    }
+}
