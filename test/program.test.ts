@@ -1,0 +1,215 @@
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it } from "vitest";
+import { derivedPortBase } from "../lib/config";
+import { runProgram } from "./helpers/pulumiProgram";
+
+const container = "docker:index/container:Container";
+const sqlObject = "pulumi-nodejs:dynamic/jaffle-shop-streaming:SqlObject";
+const seeding = "pulumi-nodejs:dynamic/jaffle-shop-streaming:Seeding";
+
+describe("the dev stack (local Docker)", async () => {
+    const run = await runProgram({ stack: "dev", config: { portBase: "19092" } });
+
+    it("declares Redpanda, Materialize, three topics, the SQL objects and the seeder", () => {
+        const count = (type: string) => run.ofType(type).length;
+        expect(count("docker:index/network:Network")).toBe(1);
+        expect(count("docker:index/volume:Volume")).toBe(1);
+        expect(count("docker:index/remoteImage:RemoteImage")).toBe(2);
+        expect(count(container)).toBe(2);
+        expect(count("pulumi:providers:kafka")).toBe(1);
+        expect(run.ofType("kafka:index/topic:Topic").map(t => t.inputs.name).sort()).toEqual([
+            "raw_customers", "raw_orders", "raw_payments",
+        ]);
+        expect(count(seeding)).toBe(1);
+        const objects = run.ofType(sqlObject).map(o => `${o.inputs.kind}:${o.name}`);
+        expect(objects).toContain("connection:kafka_connection");
+        expect(objects).toContain("source:raw_orders");
+        expect(objects).toContain("view:stg_orders");
+        expect(objects).toContain("materialized view:customers");
+        expect(objects).toContain("index:orders_order_id_idx");
+        expect(objects).toContain("schema:public_etl_failure");
+        expect(objects).toContain("materialized view:public_etl_failure.unique_stg_orders_order_id");
+        expect(objects).toContain("materialized view:public_etl_failure.unique_orders_order_id");
+    });
+
+    it("names every Docker object after the stack", () => {
+        const dockerNames = run.resources.filter(r => r.type.startsWith("docker:") && r.type !== "docker:index/remoteImage:RemoteImage")
+            .map(r => r.inputs.name);
+        expect(dockerNames.sort()).toEqual([
+            "jaffle-dev-materialize", "jaffle-dev-network", "jaffle-dev-redpanda", "jaffle-dev-redpanda-data",
+        ]);
+    });
+
+    it("binds every published port to 127.0.0.1, on the ports from portBase", () => {
+        const ports = run.ofType(container).flatMap(c => c.inputs.ports);
+        expect(ports.map((p: any) => p.ip)).toEqual(ports.map(() => "127.0.0.1"));
+        expect(ports.map((p: any) => p.external).sort()).toEqual([19092, 19093, 19094]);
+        expect(run.outputs.kafkaBootstrapServers).toBe("127.0.0.1:19092");
+        expect(run.outputs.psqlUrl).toBe("postgres://materialize@127.0.0.1:19093/materialize");
+    });
+
+    it("advertises the external listener on the host port and the internal one by container name", () => {
+        const redpanda = run.byName("redpanda-container");
+        const args: string[] = redpanda.inputs.command;
+        expect(args[args.indexOf("--advertise-kafka-addr") + 1]).toBe(
+            "internal://jaffle-dev-redpanda:9092,external://127.0.0.1:19092",
+        );
+        const connection = run.byName("kafka_connection");
+        expect(connection.inputs.create).toContain("BROKER 'jaffle-dev-redpanda:9092'");
+        expect(connection.inputs.create).toContain("SECURITY PROTOCOL = 'PLAINTEXT'");
+    });
+
+    it("gives both containers a healthcheck and waits for it", () => {
+        for (const name of ["redpanda-container", "materialize-container"]) {
+            const c = run.byName(name);
+            expect(c.inputs.healthcheck.tests.length, name).toBeGreaterThan(1);
+            expect(c.inputs.wait, name).toBe(true);
+        }
+        expect(run.byName("materialize-container").inputs.healthcheck.tests.join(" ")).toContain("/api/readyz");
+        expect(run.byName("materialize-container").inputs.envs).toContain("MZ_NO_TELEMETRY=1");
+    });
+
+    it("talks plaintext Kafka 2.1 to Redpanda", () => {
+        const provider = run.ofType("pulumi:providers:kafka")[0];
+        // Provider inputs reach the engine as strings.
+        expect(provider.inputs.tlsEnabled).toBe("false");
+        expect(provider.inputs.kafkaVersion).toBe("2.1.0");
+    });
+
+    it("orders creation: topics after the broker, sources after connection and topics, views after inputs, seeding last", () => {
+        for (const topic of run.ofType("kafka:index/topic:Topic")) {
+            expect(topic.dependsOn).toContain("redpanda");
+        }
+        expect(run.ofType("pulumi:providers:kafka")[0].dependsOn).toContain("redpanda");
+        const source = run.byName("raw_orders", sqlObject);
+        expect(source.dependsOn).toEqual(expect.arrayContaining(["kafka_connection", "raw_customers", "raw_orders", "raw_payments", "materialize"]));
+        expect(run.byName("stg_orders").dependsOn).toEqual(["materialize", "raw_customers", "raw_orders", "raw_payments", "raw_orders"]);
+        expect(run.byName("orders").dependsOn).toEqual(expect.arrayContaining(["stg_orders", "stg_payments"]));
+        expect(run.byName("public_etl_failure.unique_orders_order_id").dependsOn)
+            .toEqual(expect.arrayContaining(["orders", "public_etl_failure"]));
+        expect(run.byName("orders_order_id_idx").dependsOn).toContain("orders");
+        const seed = run.ofType(seeding)[0];
+        expect(seed.dependsOn.filter(d => d.startsWith("raw_")).sort()).toEqual([
+            "raw_customers", "raw_customers", "raw_orders", "raw_orders", "raw_payments", "raw_payments",
+        ]);
+    });
+
+    it("exports what users need", () => {
+        expect(run.outputs.topicNames).toEqual({ raw_customers: "raw_customers", raw_orders: "raw_orders", raw_payments: "raw_payments" });
+        expect(run.outputs.views).toEqual(expect.arrayContaining(["stg_customers", "stg_orders", "stg_payments", "customers", "orders"]));
+        expect(run.outputs.failureViews).toContain("public_etl_failure.unique_stg_orders_order_id");
+        expect(run.outputs.exampleQuery).toMatch(/public_etl_failure\.unique_stg_orders_order_id/);
+        expect(run.outputs.consoleUrl).toBeUndefined();
+    });
+});
+
+describe("per-developer stacks", () => {
+    it("give alice and bob their own Docker names and ports", async () => {
+        const alice = await runProgram({ stack: "alice" });
+        const aliceNames = alice.ofType(container).map(c => c.inputs.name);
+        const alicePorts = alice.ofType(container).flatMap(c => c.inputs.ports.map((p: any) => p.external));
+        const bob = await runProgram({ stack: "bob" });
+        const bobNames = bob.ofType(container).map(c => c.inputs.name);
+        const bobPorts = bob.ofType(container).flatMap(c => c.inputs.ports.map((p: any) => p.external));
+        expect(aliceNames.sort()).toEqual(["jaffle-alice-materialize", "jaffle-alice-redpanda"]);
+        expect(bobNames.sort()).toEqual(["jaffle-bob-materialize", "jaffle-bob-redpanda"]);
+        expect(alicePorts.filter(p => bobPorts.includes(p))).toEqual([]);
+        expect(alicePorts).toContain(derivedPortBase("alice"));
+    });
+});
+
+describe("the console flag", () => {
+    it("adds Redpanda Console on its own port and exports its URL", async () => {
+        const run = await runProgram({ stack: "dev", config: { portBase: "19092", console: "true" } });
+        const console = run.byName("redpanda-console");
+        expect(console.inputs.name).toBe("jaffle-dev-console");
+        expect(console.inputs.ports).toEqual([{ internal: 8080, external: 19095, ip: "127.0.0.1" }]);
+        expect(console.inputs.envs).toContain("KAFKA_BROKERS=jaffle-dev-redpanda:9092");
+        expect(run.outputs.consoleUrl).toBe("http://127.0.0.1:19095");
+    });
+});
+
+describe("external mode", () => {
+    it("declares no containers, prefixes topics with the stack, and uses SASL over TLS", async () => {
+        const run = await runProgram({
+            stack: "alice",
+            config: {
+                mode: "external",
+                kafkaBootstrapServers: "broker-1.example.com:9092,broker-2.example.com:9092",
+                kafkaTls: "true",
+                kafkaSaslMechanism: "scram-sha-256",
+                kafkaSaslUsername: "jaffle",
+                kafkaSaslPassword: "hunter2",
+                materializeHost: "mz.example.com",
+                materializePassword: "mzpass",
+                materializeSsl: "true",
+            },
+            secretKeys: ["kafkaSaslPassword", "materializePassword"],
+        });
+        expect(run.resources.filter(r => r.type.startsWith("docker:"))).toEqual([]);
+        expect(run.ofType("kafka:index/topic:Topic").map(t => t.inputs.name).sort()).toEqual([
+            "alice.raw_customers", "alice.raw_orders", "alice.raw_payments",
+        ]);
+        const provider = run.ofType("pulumi:providers:kafka")[0];
+        expect(provider.inputs.tlsEnabled).toBe("true");
+        expect(provider.inputs.saslMechanism).toBe("scram-sha-256");
+        const connection = run.byName("kafka_connection");
+        expect(connection.inputs.create).toBe(
+            "CREATE CONNECTION \"kafka_connection\" TO KAFKA (BROKERS ('broker-1.example.com:9092', 'broker-2.example.com:9092'), " +
+                "SECURITY PROTOCOL = 'SASL_SSL', SASL MECHANISMS = 'SCRAM-SHA-256', SASL USERNAME = 'jaffle', " +
+                "SASL PASSWORD = SECRET \"kafka_sasl_password\")",
+        );
+        expect(connection.dependsOn).toContain("kafka_sasl_password");
+        const secret = run.byName("kafka_sasl_password");
+        expect(secret.inputs.create).not.toContain("hunter2");
+        expect(run.byName("raw_orders", sqlObject).inputs.create).toContain("(TOPIC 'alice.raw_orders')");
+        // The connection carries the Materialize password, so the whole of it is a Pulumi secret.
+        const connectionInput = run.byName("raw_orders", sqlObject).inputs.connection;
+        expect(connectionInput[pulumi.runtime.specialSigKey]).toBe(pulumi.runtime.specialSecretSig);
+        expect(connectionInput.value).toMatchObject({ host: "mz.example.com", port: 6875, ssl: true, password: "mzpass" });
+        expect(run.outputs.psqlUrl).toBeUndefined();
+    });
+
+    it("manages only the topics and seeding when no Materialize host is given", async () => {
+        const run = await runProgram({
+            stack: "ci",
+            config: { mode: "external", kafkaBootstrapServers: "127.0.0.1:9092" },
+        });
+        expect(run.ofType(sqlObject)).toEqual([]);
+        expect(run.ofType("kafka:index/topic:Topic")).toHaveLength(3);
+        expect(run.ofType(seeding)).toHaveLength(1);
+    });
+});
+
+describe("config validation", () => {
+    const failsWith = (config: Record<string, string>, secretKeys: string[] = []) =>
+        expect(runProgram({ stack: "dev", config, secretKeys })).rejects.toThrow();
+
+    it.each([
+        [{ portBse: "20000" }, /jaffle-shop-streaming:portBse: unknown config key \(did you mean portBase\?\)/],
+        [{ portBase: "80x" }, /jaffle-shop-streaming:portBase: "80x" is not a whole number/],
+        [{ portBase: "70000" }, /jaffle-shop-streaming:portBase: "70000" is not a whole number from 1024 to 65532/],
+        [{ mode: "cloud" }, /jaffle-shop-streaming:mode: "cloud" is not one of local, external/],
+        [{ console: "yes" }, /jaffle-shop-streaming:console: "yes" is not true or false/],
+        [{ topicConfig: "[1]" }, /jaffle-shop-streaming:topicConfig: expected an object/],
+        [{ kafkaBootstrapServers: "x:1" }, /kafkaBootstrapServers: only applies in external mode/],
+        [{ mode: "external" }, /kafkaBootstrapServers: required in external mode/],
+        [{ mode: "external", kafkaBootstrapServers: "nope" }, /kafkaBootstrapServers: "nope" is not a host:port list/],
+        [{ mode: "external", kafkaBootstrapServers: "a:1", kafkaSaslMechanism: "plain" }, /kafkaSaslMechanism: needs kafkaSaslUsername and kafkaSaslPassword/],
+    ])("rejects %j", async (config, message) => {
+        await expect(runProgram({ stack: "dev", config })).rejects.toThrow(message);
+    });
+
+    it("reports every problem at once", async () => {
+        await expect(runProgram({ stack: "dev", config: { portBase: "x", console: "maybe" } }))
+            .rejects.toThrow(/portBase[\s\S]*console/);
+    });
+
+    it("refuses a password stored in plain text", async () => {
+        await expect(runProgram({
+            stack: "dev",
+            config: { mode: "external", kafkaBootstrapServers: "a:1", kafkaSaslMechanism: "plain", kafkaSaslUsername: "u", kafkaSaslPassword: "p" },
+        })).rejects.toThrow(/kafkaSaslPassword: holds a password; set it with: pulumi config set --secret kafkaSaslPassword/);
+        void failsWith;
+    });
+});
