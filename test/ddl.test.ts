@@ -1,0 +1,50 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { planSqlObjects } from "../components/sqlObjectGraph";
+import { materializeObjects, SqlObjectDefinition } from "../lib/ddl";
+import { loadSqlProject } from "../lib/sqlProject";
+import { datasetNames } from "../producer/datasets";
+
+/**
+ * Golden tests of the Materialize-only DDL: Materialize can't run here, so the exact statements
+ * it receives are pinned in test/golden/. After a deliberate change, regenerate them with
+ * UPDATE_GOLDEN=1 and review the diff.
+ */
+const project = loadSqlProject(path.join(__dirname, "..", "sql"), datasetNames);
+
+function script(objects: SqlObjectDefinition[]): string {
+    return planSqlObjects(objects)
+        .map(({ definition }) => `-- ${definition.kind} ${definition.key}\n${definition.create};\n`)
+        .join("\n");
+}
+
+function expectGolden(name: string, actual: string) {
+    const file = path.join(__dirname, "golden", name);
+    if (process.env.UPDATE_GOLDEN === "1") fs.writeFileSync(file, actual);
+    expect(actual).toBe(fs.readFileSync(file, "utf8"));
+}
+
+describe("Materialize DDL", () => {
+    it("for a local stack: plaintext Redpanda inside the Docker network", () => {
+        expectGolden("materialize-local.sql", script(materializeObjects(project, {
+            cluster: "quickstart",
+            topics: Object.fromEntries(datasetNames.map(n => [n, n])),
+            kafka: { brokers: ["jaffle-dev-redpanda:9092"], securityProtocol: "PLAINTEXT" },
+        })));
+    });
+
+    it("for an external cluster: SASL over TLS with the password in a Materialize secret", () => {
+        const ddl = script(materializeObjects(project, {
+            cluster: "jaffle's cluster",
+            topics: Object.fromEntries(datasetNames.map(n => [n, `alice.${n}`])),
+            kafka: {
+                brokers: ["b-1.example.com:9096", "b-2.example.com:9096"],
+                securityProtocol: "SASL_SSL",
+                sasl: { mechanism: "scram-sha-512", username: "jaffle" },
+            },
+        }));
+        expectGolden("materialize-external.sql", ddl);
+        expect(ddl).toContain(`IN CLUSTER "jaffle's cluster"`);
+    });
+});
