@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The main job (`npm run up`): brings a stack up on local Docker with a local file state backend,
+# no Pulumi account needed. STACK picks the stack (default dev); extra arguments go to `pulumi up`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+[ -x node_modules/.bin/node ] || npm ci --no-audit --no-fund
+export PATH="$PWD/node_modules/.bin:$PATH"
+if ! command -v pulumi >/dev/null 2>&1; then
+    PATH="$(bash scripts/pulumi-engine.sh):$PATH"
+fi
+
+mkdir -p .pulumi-state
+export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$PWD/.pulumi-state}"
+# Local stacks hold no secrets; set a real passphrase for stacks that do.
+export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-}"
+
+pulumi stack select "${STACK:-dev}" --create
+pulumi up --yes "$@"
