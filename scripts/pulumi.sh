@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job (`npm run up`): brings a stack up on local Docker with a local file state backend,
-# no Pulumi account needed. STACK picks the stack (default dev); extra arguments go to `pulumi up`.
+# Runs a pulumi command on a stack with a local file state backend, no Pulumi account needed:
+# `npm run up` (the main job: the whole playground on local Docker), `npm run preview`,
+# `npm run destroy`. STACK picks the stack (default dev); extra arguments go to pulumi.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,5 +16,10 @@ export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$PWD/.pulumi-state}"
 # Local stacks hold no secrets; set a real passphrase for stacks that do.
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-}"
 
+command="$1"
+shift
 pulumi stack select "${STACK:-dev}" --create
-pulumi up --yes "$@"
+case "$command" in
+    up | destroy) pulumi "$command" --yes "$@" ;;
+    *) pulumi "$command" "$@" ;;
+esac
