@@ -3,12 +3,12 @@ import { KafkaEvent } from "./events";
 
 export interface TransactionOptions {
     transactionalId: string;
+    /** Events per produce request (default 5,000). */
+    chunkSize?: number;
     /** Whole transaction budget; an unreachable broker fails within it. */
     timeoutMs?: number;
     onProgress?: (sent: number, total: number) => void;
 }
-
-const chunkSize = 5_000;
 
 /**
  * Sends all events in one Kafka transaction: a read_committed consumer sees all of them or none,
@@ -17,6 +17,7 @@ const chunkSize = 5_000;
 export async function sendInOneTransaction(kafka: Kafka, events: KafkaEvent[], options: TransactionOptions): Promise<void> {
     if (events.length === 0) return;
     const timeoutMs = options.timeoutMs ?? 60_000;
+    const chunkSize = options.chunkSize ?? 5_000;
     const producer = kafka.producer({
         transactionalId: options.transactionalId,
         idempotent: true,

@@ -1,0 +1,107 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, expect, inject, it } from "vitest";
+import { datasetNames } from "../producer/datasets";
+import { toEvent } from "../producer/events";
+import { connectKafka, KafkaSettings } from "../producer/kafka";
+import { seedTopics } from "../producer/seed";
+import { sendInOneTransaction } from "../producer/send";
+import { createTopics, readTopics, uniquePrefix } from "./helpers/kafkaTopics";
+
+const brokers = inject("kafkaBrokers");
+const kafka: KafkaSettings = { brokers: [brokers], tls: false };
+const seedsDir = path.join(__dirname, "..", "seeds");
+
+async function freshTopics(label: string): Promise<Record<string, string>> {
+    const prefix = uniquePrefix(label);
+    const topics = Object.fromEntries(datasetNames.map(name => [name, `${prefix}${name}`]));
+    await createTopics(brokers, Object.values(topics), 3);
+    return topics;
+}
+
+function countByTopic(records: { topic: string }[], topics: Record<string, string>): Record<string, number> {
+    return Object.fromEntries(datasetNames.map(name => [name, records.filter(r => r.topic === topics[name]).length]));
+}
+
+describe("seeding a real broker", () => {
+    it("sends every seed row once, keyed by id, as typed JSON stamped with event_ts", async () => {
+        const topics = await freshTopics("seed");
+        const result = await seedTopics({ kafka, seedsDir, topics, transactionalId: `t-${topics.raw_orders}` });
+        expect(result.sent).toBe(312);
+
+        const records = await readTopics(brokers, Object.values(topics));
+        expect(countByTopic(records, topics)).toEqual({ raw_customers: 100, raw_orders: 99, raw_payments: 113 });
+        for (const record of records) {
+            const value = JSON.parse(record.value);
+            expect(record.key).toBe(String(value.id));
+            expect(Number.isInteger(value.id)).toBe(true);
+            expect(new Date(value.event_ts).toISOString()).toBe(value.event_ts);
+        }
+        const payment3 = JSON.parse(records.find(r => r.topic === topics.raw_payments && r.key === "3")!.value);
+        expect(payment3).toMatchObject({ id: 3, order_id: 3, payment_method: "coupon", amount: 100 });
+        const order1 = JSON.parse(records.find(r => r.topic === topics.raw_orders && r.key === "1")!.value);
+        expect(order1).toMatchObject({ id: 1, user_id: 1, order_date: "2018-01-01", status: "returned" });
+    });
+
+    it("sends nothing the second time, and only new rows after a seed file grows", async () => {
+        const topics = await freshTopics("twice");
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "seeds-"));
+        for (const file of fs.readdirSync(seedsDir)) fs.copyFileSync(path.join(seedsDir, file), path.join(dir, file));
+        const options = { kafka, seedsDir: dir, topics, transactionalId: `t-${topics.raw_orders}` };
+
+        const first = await seedTopics(options);
+        const second = await seedTopics({ ...options, alreadySent: first.sentDigests });
+        expect(second.sent).toBe(0);
+        expect(countByTopic(await readTopics(brokers, Object.values(topics)), topics))
+            .toEqual({ raw_customers: 100, raw_orders: 99, raw_payments: 113 });
+
+        fs.appendFileSync(path.join(dir, "raw_customers.csv"), "101,Grace,H.\n");
+        const third = await seedTopics({ ...options, alreadySent: second.sentDigests });
+        expect(third.sent).toBe(1);
+        const records = await readTopics(brokers, Object.values(topics));
+        expect(countByTopic(records, topics)).toEqual({ raw_customers: 101, raw_orders: 99, raw_payments: 113 });
+        expect(records.filter(r => r.key === "101").map(r => JSON.parse(r.value).first_name)).toEqual(["Grace"]);
+    });
+
+    it("fails a malformed seed with file and line and sends nothing at all", async () => {
+        const topics = await freshTopics("malformed");
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "seeds-"));
+        for (const file of fs.readdirSync(seedsDir)) fs.copyFileSync(path.join(seedsDir, file), path.join(dir, file));
+        fs.appendFileSync(path.join(dir, "raw_payments.csv"), "114,99,coupon,12.5\n");
+
+        await expect(seedTopics({ kafka, seedsDir: dir, topics, transactionalId: `t-${topics.raw_orders}` }))
+            .rejects.toThrow(/raw_payments\.csv:115: column "amount": "12\.5" is not an integer/);
+        expect(await readTopics(brokers, Object.values(topics), { readUncommitted: true })).toEqual([]);
+    });
+
+    it("fails within a bounded time when the broker is unreachable", async () => {
+        const started = Date.now();
+        await expect(seedTopics({
+            kafka: { brokers: ["127.0.0.1:1"], tls: false },
+            seedsDir,
+            topics: Object.fromEntries(datasetNames.map(n => [n, n])),
+            transactionalId: "t-unreachable",
+            timeoutMs: 20_000,
+        })).rejects.toThrow(/ECONNREFUSED|Connection error|did not complete within/);
+        console.error(`unreachable broker reported after ${Date.now() - started} ms`);
+    }, 30_000);
+
+    it("leaves nothing visible to read_committed consumers when a transaction fails half-way", async () => {
+        const topics = await freshTopics("abort");
+        const now = new Date();
+        const events = [
+            ...Array.from({ length: 10 }, (_, i) => toEvent(topics.raw_customers, { id: i + 1, first_name: "A", last_name: "B" }, now)),
+            toEvent(`${topics.raw_customers}-does-not-exist`, { id: 99, first_name: "X", last_name: "Y" }, now),
+        ];
+        await expect(sendInOneTransaction(connectKafka(kafka, "abort-test"), events, {
+            transactionalId: `t-${topics.raw_customers}`,
+            chunkSize: 10,
+            timeoutMs: 20_000,
+        })).rejects.toThrow();
+
+        // The first chunk did reach the broker, and was aborted with the transaction.
+        expect(await readTopics(brokers, [topics.raw_customers], { readUncommitted: true })).toHaveLength(10);
+        expect(await readTopics(brokers, [topics.raw_customers])).toEqual([]);
+    }, 60_000);
+});
