@@ -1,0 +1,70 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { ConfigMap, EngineEvent, LocalWorkspace, OpType, Stack } from "@pulumi/pulumi/automation";
+
+const repo = path.resolve(__dirname, "..", "..");
+
+/**
+ * The real Pulumi engine on a throwaway file backend. The CLI, the Node.js language host and the
+ * plugins come from PATH (scripts/pulumi-engine.sh puts them there); the docker plugin can't be
+ * had here, so automatic plugin downloads are off and the programs under test declare no
+ * Docker resources.
+ */
+export function engineEnv(): Record<string, string> {
+    const backend = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-state-"));
+    return {
+        PULUMI_BACKEND_URL: `file://${backend}`,
+        PULUMI_CONFIG_PASSPHRASE: "engine-tests",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PATH: process.env.PATH ?? "",
+    };
+}
+
+/**
+ * A private copy of a Pulumi project (so stack config files never land in the work tree), with
+ * the repository's node_modules linked in.
+ */
+export function copyProject(entries: string[], projectDir = "."): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-project-"));
+    for (const entry of entries) {
+        fs.cpSync(path.join(repo, entry), path.join(dir, entry), { recursive: true });
+    }
+    fs.symlinkSync(path.join(repo, "node_modules"), path.join(dir, "node_modules"));
+    return path.join(dir, projectDir);
+}
+
+export async function newStack(
+    workDir: string,
+    stackName: string,
+    env: Record<string, string>,
+    config: Record<string, string>,
+    secrets: Record<string, string> = {},
+): Promise<Stack> {
+    const stack = await LocalWorkspace.createStack({ stackName, workDir }, { envVars: env });
+    const project = (await stack.workspace.projectSettings()).name;
+    const values: ConfigMap = {};
+    for (const [key, value] of Object.entries(config)) values[`${project}:${key}`] = { value };
+    for (const [key, value] of Object.entries(secrets)) values[`${project}:${key}`] = { value, secret: true };
+    await stack.setAllConfig(values);
+    return stack;
+}
+
+/** Resource operations reported by the engine, as "op type name". */
+export class StepLog {
+    readonly steps: { op: OpType; type: string; name: string }[] = [];
+    readonly onEvent = (event: EngineEvent) => {
+        const metadata = event.resourcePreEvent?.metadata;
+        if (metadata) {
+            this.steps.push({ op: metadata.op, type: metadata.type, name: metadata.urn.split("::").pop() ?? "" });
+        }
+    };
+
+    names(op: OpType, type?: string): string[] {
+        return this.steps
+            .filter(s => s.op === op && (type === undefined || s.type === type))
+            .map(s => s.name)
+            .sort();
+    }
+}
