@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# What the tests' real services need on this machine, installed once (idempotent, safe to run
+# concurrently). test/global-setup.ts starts the services themselves on loopback.
+#   (a) PostgreSQL server binaries (/usr/lib/postgresql/*/bin/initdb): apt-get install postgresql,
+#       leaving the Debian default cluster stopped (the tests run throwaway clusters of their own).
+#   (b) The jars of a Kafka 3.9.1 broker (test/services/kafka/pom.xml), copied by Maven into
+#       ${JSS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/jaffle-shop-streaming}/kafka-3.9.1/libs.
+# Timings go to stderr.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+KAFKA_VERSION=3.9.1
+cache_dir="${JSS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/jaffle-shop-streaming}"
+pom="$PWD/test/services/kafka/pom.xml"
+
+t_start=$EPOCHREALTIME
+elapsed() { # seconds since $1, e.g. 1.234
+    local now=$EPOCHREALTIME
+    awk -v a="$1" -v b="$now" 'BEGIN { printf "%.1f", b - a }'
+}
+log() { echo "test-services: $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        die "need root (or sudo) to run: $*"
+    fi
+}
+
+have_postgres_server() {
+    compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null && compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null
+}
+
+# --- (a) PostgreSQL server binaries -------------------------------------------------------------
+t=$EPOCHREALTIME
+if have_postgres_server; then
+    log "postgresql: $(ls -d /usr/lib/postgresql/*/bin/initdb | tr '\n' ' ')already installed ($(elapsed "$t")s)"
+else
+    command -v apt-get >/dev/null 2>&1 || die "no PostgreSQL server binaries (/usr/lib/postgresql/*/bin/initdb) and no apt-get to install them"
+    log "postgresql: installing with apt-get ..."
+    # Don't let the package start the Debian default cluster: invoke-rc.d asks policy-rc.d, and
+    # exit status 101 means "action not allowed". Only ours is removed afterwards.
+    policy=/usr/sbin/policy-rc.d
+    own_policy=0
+    if [ ! -e "$policy" ]; then
+        as_root sh -c "printf '#!/bin/sh\nexit 101\n' > $policy && chmod 755 $policy"
+        own_policy=1
+    fi
+    cleanup_policy() { if [ "$own_policy" -eq 1 ]; then as_root rm -f "$policy"; fi; }
+    trap cleanup_policy EXIT
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql >&2
+    cleanup_policy
+    own_policy=0
+    trap - EXIT
+    # Belt and braces, in case a cluster was started anyway (no policy-rc.d support, systemd).
+    if command -v pg_lsclusters >/dev/null 2>&1; then
+        pg_lsclusters --no-header 2>/dev/null | while read -r ver name _port status _rest; do
+            if [ "$status" = online ]; then
+                log "postgresql: stopping the default cluster $ver/$name"
+                as_root pg_ctlcluster "$ver" "$name" stop || true
+            fi
+        done
+    fi
+    have_postgres_server || die "apt-get installed postgresql but there is still no /usr/lib/postgresql/*/bin/initdb"
+    log "postgresql: installed ($(elapsed "$t")s)"
+fi
+
+# --- (b) Kafka broker jars ----------------------------------------------------------------------
+t=$EPOCHREALTIME
+kafka_dir="$cache_dir/kafka-$KAFKA_VERSION"
+libs="$kafka_dir/libs"
+marker="$libs/.jss-complete"
+pom_sum="$(sha256sum "$pom" | cut -d' ' -f1)"
+mkdir -p "$kafka_dir"
+
+if [ -f "$marker" ] && [ "$(cat "$marker")" = "$pom_sum" ]; then
+    log "kafka $KAFKA_VERSION: jars already in $libs ($(elapsed "$t")s)"
+else
+    command -v java >/dev/null 2>&1 || die "no java on PATH (the Kafka broker needs a JDK/JRE 17+)"
+    command -v mvn >/dev/null 2>&1 || die "no mvn on PATH (needed once to fetch the Kafka jars)"
+    # One fetch at a time: concurrent runs wait here, then find the marker.
+    exec 9>"$kafka_dir/.lock"
+    flock 9
+    if [ -f "$marker" ] && [ "$(cat "$marker")" = "$pom_sum" ]; then
+        log "kafka $KAFKA_VERSION: jars fetched by a concurrent run into $libs ($(elapsed "$t")s)"
+    else
+        log "kafka $KAFKA_VERSION: fetching jars with Maven into $libs ..."
+        staging="$kafka_dir/libs.tmp.$$"
+        rm -rf "$staging"
+        mvn_log="$kafka_dir/mvn.log"
+        if ! mvn -q -B -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DoutputDirectory="$staging" >"$mvn_log" 2>&1; then
+            cat "$mvn_log" >&2
+            rm -rf "$staging"
+            die "mvn dependency:copy-dependencies failed for $pom (output above, also in $mvn_log)"
+        fi
+        for jar in kafka_2.13-$KAFKA_VERSION.jar kafka-tools-$KAFKA_VERSION.jar slf4j-reload4j-1.7.36.jar; do
+            [ -f "$staging/$jar" ] || { rm -rf "$staging"; die "Maven did not copy $jar"; }
+        done
+        echo "$pom_sum" >"$staging/.jss-complete"
+        rm -rf "$libs"
+        mv "$staging" "$libs"
+        log "kafka $KAFKA_VERSION: $(ls "$libs" | wc -l) jars in $libs ($(elapsed "$t")s)"
+    fi
+    flock -u 9
+fi
+
+log "ready ($(elapsed "$t_start")s in all)"

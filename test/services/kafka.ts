@@ -1,0 +1,439 @@
+import { ChildProcess, spawn } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Kafka, logLevel, Partitioners } from "kafkajs";
+
+/**
+ * A real single-node Kafka broker (KRaft, broker + controller in one JVM) on loopback for the
+ * tests, run from the jars that scripts/test-services.sh fetched with Maven (no tarball, no Docker).
+ * Kafka 3.9.x because kafkajs 2.2.4 still speaks its protocol versions; Kafka 4 removed them.
+ */
+export const KAFKA_VERSION = "3.9.1";
+
+export interface KafkaBroker {
+    /** The bootstrap address, "127.0.0.1:PORT". */
+    brokers: string;
+    /** The directory of the broker's jars (for `java -cp '<libsDir>/*' ...`, e.g. ProducerPerformance). */
+    libsDir: string;
+    /** The broker's log4j log and JVM stdout/stderr. Removed by stop() unless given in the options. */
+    logFile: string;
+    stop(): Promise<void>;
+}
+
+export interface StartKafkaOptions {
+    /** Default: defaultKafkaLibsDir() (where scripts/test-services.sh puts the jars). */
+    libsDir?: string;
+    /** Default: $JAVA_HOME/bin/java, else java on PATH. */
+    java?: string;
+    /** JVM max heap. Default 512m. */
+    heap?: string;
+    /** How long the broker may take to be usable. Default 90 s. */
+    timeoutMs?: number;
+    /** Where the broker logs; kept after stop(). Default: in the broker's temporary directory. */
+    logFile?: string;
+    /** Extra or overriding server.properties. */
+    properties?: Record<string, string | number | boolean>;
+    /**
+     * Before resolving, create a topic, commit a transaction on it and delete it again, so the
+     * transaction coordinator (__transaction_state) is up before the first test. Default true.
+     */
+    warmUp?: boolean;
+}
+
+/** The tests' cache: ${JSS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/jaffle-shop-streaming}, as in scripts/test-services.sh. */
+export function servicesCacheDir(): string {
+    if (process.env.JSS_CACHE_DIR) return process.env.JSS_CACHE_DIR;
+    const xdg = process.env.XDG_CACHE_HOME || path.join(process.env.HOME || os.homedir(), ".cache");
+    return path.join(xdg, "jaffle-shop-streaming");
+}
+
+export function defaultKafkaLibsDir(): string {
+    return path.join(servicesCacheDir(), `kafka-${KAFKA_VERSION}`, "libs");
+}
+
+export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBroker> {
+    const libsDir = path.resolve(opts.libsDir ?? defaultKafkaLibsDir());
+    checkLibs(libsDir);
+    const java = opts.java ?? (process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, "bin", "java") : "java");
+    const timeoutMs = opts.timeoutMs ?? 90_000;
+    const deadline = Date.now() + timeoutMs;
+
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "jss-kafka-"));
+    const logFile = opts.logFile ? path.resolve(opts.logFile) : path.join(dir, "kafka.log");
+    fs.mkdirSync(path.dirname(logFile), { recursive: true });
+    let child: ChildProcess | undefined;
+    let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let spawnError: Error | undefined;
+
+    const killNow = () => {
+        if (child && !exited) child.kill("SIGKILL");
+    };
+    const removeDir = () => fs.rmSync(dir, { recursive: true, force: true });
+    // If the test process goes away without stop(), take the broker with it.
+    const onExit = () => {
+        killNow();
+        removeDir();
+    };
+    process.once("exit", onExit);
+
+    const fail = async (message: string, cause?: unknown): Promise<never> => {
+        const tail = tailOf(logFile, 60);
+        await terminate(child, () => exited !== undefined, 5_000);
+        process.removeListener("exit", onExit);
+        removeDir();
+        const why = cause instanceof Error ? `: ${cause.message}` : cause ? `: ${String(cause)}` : "";
+        throw new Error(`Kafka ${KAFKA_VERSION} broker: ${message}${why}\n--- tail of ${logFile} ---\n${tail}`);
+    };
+
+    try {
+        const [port, controllerPort] = await freePorts(2);
+        const brokers = `127.0.0.1:${port}`;
+        const properties: Record<string, string | number | boolean> = {
+            "process.roles": "broker,controller",
+            "node.id": 1,
+            listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+            "advertised.listeners": `PLAINTEXT://127.0.0.1:${port}`,
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "controller.listener.names": "CONTROLLER",
+            "controller.quorum.bootstrap.servers": `127.0.0.1:${controllerPort}`,
+            "log.dirs": path.join(dir, "data"),
+            "num.partitions": 1,
+            "default.replication.factor": 1,
+            "auto.create.topics.enable": false,
+            "offsets.topic.replication.factor": 1,
+            // Internal topics with 1 partition instead of 50: much faster first group / transaction.
+            "offsets.topic.num.partitions": 1,
+            "transaction.state.log.replication.factor": 1,
+            "transaction.state.log.min.isr": 1,
+            "transaction.state.log.num.partitions": 1,
+            "group.initial.rebalance.delay.ms": 0,
+            "log.cleaner.dedupe.buffer.size": 16 * 1024 * 1024,
+            ...opts.properties,
+        };
+        const propsFile = path.join(dir, "server.properties");
+        fs.writeFileSync(propsFile, Object.entries(properties).map(([k, v]) => `${k}=${v}`).join("\n") + "\n");
+        const log4jFile = path.join(dir, "log4j.properties");
+        fs.writeFileSync(log4jFile, log4jProperties(logFile));
+
+        // The storage tool logs warnings and errors to stderr, which ends up in the error on failure.
+        const toolLog4jFile = path.join(dir, "log4j-tools.properties");
+        fs.writeFileSync(
+            toolLog4jFile,
+            [
+                "log4j.rootLogger=WARN, stderr",
+                "log4j.appender.stderr=org.apache.log4j.ConsoleAppender",
+                "log4j.appender.stderr.Target=System.err",
+                "log4j.appender.stderr.layout=org.apache.log4j.PatternLayout",
+                "log4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n",
+                "",
+            ].join("\n"),
+        );
+
+        const classpath = `${libsDir}/*`;
+        const log4jArg = `-Dlog4j.configuration=file:${log4jFile}`;
+
+        // Cluster id: any 16 random bytes, base64url without padding (what `StorageTool random-uuid` prints).
+        const clusterId = randomBytes(16).toString("base64url");
+        const format = await run(
+            java,
+            ["-Xmx256m", `-Dlog4j.configuration=file:${toolLog4jFile}`, "-cp", classpath, "kafka.tools.StorageTool", "format", "--standalone", "-t", clusterId, "-c", propsFile],
+            Math.max(deadline - Date.now(), 1_000),
+        );
+        if (format.code !== 0) {
+            return await fail(`storage format failed (exit ${format.code}):\n${format.output}`);
+        }
+
+        const out = fs.openSync(logFile, "a");
+        try {
+            child = spawn(
+                java,
+                [
+                    `-Xmx${opts.heap ?? "512m"}`,
+                    "-Xms128m",
+                    "-XX:+UseG1GC",
+                    "-XX:MaxGCPauseMillis=20",
+                    "-XX:+ExitOnOutOfMemoryError",
+                    "-Djava.awt.headless=true",
+                    log4jArg,
+                    `-Dkafka.logs.dir=${path.dirname(logFile)}`,
+                    "-cp",
+                    classpath,
+                    "kafka.Kafka",
+                    propsFile,
+                ],
+                { stdio: ["ignore", out, out], cwd: dir },
+            );
+        } finally {
+            fs.closeSync(out);
+        }
+        child.on("error", err => (spawnError = err));
+        child.on("exit", (code, signal) => (exited = { code, signal }));
+
+        const gone = () =>
+            spawnError
+                ? `could not run ${java}: ${spawnError.message}`
+                : exited
+                  ? `the broker exited (code ${exited.code}, signal ${exited.signal}) while starting`
+                  : undefined;
+
+        try {
+            await waitUntilReady(brokers, port, deadline, gone, opts.warmUp ?? true);
+        } catch (err) {
+            const why = gone();
+            return await fail(why ?? `not ready on ${brokers} within ${timeoutMs / 1000} s`, why ? undefined : err);
+        }
+
+        let stopped: Promise<void> | undefined;
+        return {
+            brokers,
+            libsDir,
+            logFile,
+            stop: () =>
+                (stopped ??= (async () => {
+                    await terminate(child, () => exited !== undefined, 10_000);
+                    process.removeListener("exit", onExit);
+                    removeDir();
+                })()),
+        };
+    } catch (err) {
+        if (err instanceof Error && err.message.startsWith(`Kafka ${KAFKA_VERSION} broker:`)) throw err;
+        return await fail("failed to start", err);
+    }
+}
+
+function checkLibs(libsDir: string): void {
+    const marker = path.join(libsDir, ".jss-complete");
+    const jar = path.join(libsDir, `kafka_2.13-${KAFKA_VERSION}.jar`);
+    if (!fs.existsSync(marker) || !fs.existsSync(jar)) {
+        throw new Error(
+            `Kafka ${KAFKA_VERSION} jars are not in ${libsDir} (missing ${fs.existsSync(jar) ? marker : jar}). ` +
+                "Run `bash scripts/test-services.sh` first (npm test does).",
+        );
+    }
+}
+
+function log4jProperties(logFile: string): string {
+    return [
+        "log4j.rootLogger=INFO, file",
+        "log4j.appender.file=org.apache.log4j.FileAppender",
+        `log4j.appender.file.File=${logFile}`,
+        "log4j.appender.file.Append=true",
+        "log4j.appender.file.layout=org.apache.log4j.PatternLayout",
+        "log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n",
+        "log4j.logger.kafka.request.logger=WARN",
+        "log4j.logger.kafka.network.RequestChannel$=WARN",
+        "log4j.logger.state.change.logger=WARN",
+        "log4j.logger.kafka.log.LogCleaner=WARN",
+        "log4j.logger.org.apache.zookeeper=WARN",
+        "",
+    ].join("\n");
+}
+
+async function waitUntilReady(
+    brokers: string,
+    port: number,
+    deadline: number,
+    gone: () => string | undefined,
+    warmUp: boolean,
+): Promise<void> {
+    let lastError: unknown;
+    const check = () => {
+        const why = gone();
+        if (why) throw new Error(why);
+        if (Date.now() > deadline) throw new Error(`timed out; last error: ${describe(lastError)}`);
+    };
+
+    // 1. The port accepts connections (the JVM is up and the socket server bound).
+    for (;;) {
+        check();
+        try {
+            await tcpConnect("127.0.0.1", port, 1_000);
+            break;
+        } catch (err) {
+            lastError = err;
+            await sleep(200);
+        }
+    }
+
+    const kafka = new Kafka({
+        clientId: "jss-kafka-ready",
+        brokers: [brokers],
+        logLevel: logLevel.NOTHING,
+        connectionTimeout: 2_000,
+        requestTimeout: 5_000,
+        retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1_000 },
+    });
+
+    // 2. The broker answers metadata and is registered (unfenced) with the controller.
+    for (;;) {
+        check();
+        const admin = kafka.admin();
+        try {
+            await withTimeout(
+                (async () => {
+                    await admin.connect();
+                    await admin.listTopics();
+                    const cluster = await admin.describeCluster();
+                    if (cluster.brokers.length === 0) throw new Error("no broker registered yet");
+                })(),
+                15_000,
+            );
+            break;
+        } catch (err) {
+            lastError = err;
+            await sleep(250);
+        } finally {
+            await admin.disconnect().catch(() => undefined);
+        }
+    }
+
+    if (!warmUp) return;
+
+    // 3. Topics can be created, and a transaction committed (brings up __transaction_state).
+    const topic = `__jss-ready-${randomUUID().slice(0, 8)}`;
+    for (;;) {
+        check();
+        const admin = kafka.admin();
+        const producer = kafka.producer({
+            transactionalId: `jss-ready-${randomUUID()}`,
+            idempotent: true,
+            maxInFlightRequests: 1,
+            createPartitioner: Partitioners.DefaultPartitioner,
+            retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 1_000 },
+        });
+        try {
+            await withTimeout(
+                (async () => {
+                    await admin.connect();
+                    const existing = await admin.listTopics();
+                    if (!existing.includes(topic)) {
+                        await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+                    }
+                    await producer.connect();
+                    const tx = await producer.transaction();
+                    try {
+                        await tx.send({ topic, messages: [{ key: "ready", value: "ready" }] });
+                        await tx.commit();
+                    } catch (err) {
+                        await tx.abort().catch(() => undefined);
+                        throw err;
+                    }
+                    await admin.deleteTopics({ topics: [topic] });
+                })(),
+                30_000,
+            );
+            return;
+        } catch (err) {
+            lastError = err;
+            await sleep(250);
+        } finally {
+            await producer.disconnect().catch(() => undefined);
+            await admin.disconnect().catch(() => undefined);
+        }
+    }
+}
+
+/** SIGTERM, then SIGKILL after graceMs; resolves once the process has exited. */
+async function terminate(child: ChildProcess | undefined, hasExited: () => boolean, graceMs: number): Promise<void> {
+    if (!child || child.pid === undefined || hasExited()) return;
+    const exit = new Promise<void>(resolve => child.once("exit", () => resolve()));
+    child.kill("SIGTERM");
+    const graceful = await withTimeout(exit, graceMs).then(
+        () => true,
+        () => false,
+    );
+    if (!graceful && !hasExited()) {
+        child.kill("SIGKILL");
+        await withTimeout(exit, 5_000).catch(() => undefined);
+    }
+}
+
+function run(command: string, args: string[], timeoutMs: number): Promise<{ code: number | null; output: string }> {
+    return new Promise(resolve => {
+        let output = "";
+        const proc = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+        const timer = setTimeout(() => {
+            output += `\n(timed out after ${timeoutMs} ms)`;
+            proc.kill("SIGKILL");
+        }, timeoutMs);
+        proc.stdout.on("data", d => (output += d));
+        proc.stderr.on("data", d => (output += d));
+        proc.on("error", err => {
+            clearTimeout(timer);
+            resolve({ code: null, output: `could not run ${command}: ${err.message}` });
+        });
+        proc.on("close", code => {
+            clearTimeout(timer);
+            resolve({ code, output: output.trim() });
+        });
+    });
+}
+
+/** Distinct free TCP ports on 127.0.0.1 (held open together, so they differ, then released). */
+async function freePorts(count: number): Promise<number[]> {
+    const servers: net.Server[] = [];
+    try {
+        const ports: number[] = [];
+        for (let i = 0; i < count; i++) {
+            const server = net.createServer();
+            servers.push(server);
+            await new Promise<void>((resolve, reject) => {
+                server.once("error", reject);
+                server.listen(0, "127.0.0.1", () => resolve());
+            });
+            ports.push((server.address() as net.AddressInfo).port);
+        }
+        return ports;
+    } finally {
+        await Promise.all(servers.map(s => new Promise<void>(resolve => s.close(() => resolve()))));
+    }
+}
+
+function tcpConnect(host: string, port: number, timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+        const socket = net.connect({ host, port });
+        socket.setTimeout(timeoutMs);
+        socket.once("connect", () => {
+            socket.destroy();
+            resolve();
+        });
+        socket.once("timeout", () => {
+            socket.destroy();
+            reject(new Error(`connect to ${host}:${port} timed out`));
+        });
+        socket.once("error", err => {
+            socket.destroy();
+            reject(err);
+        });
+    });
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`step timed out after ${ms} ms`)), ms);
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function tailOf(file: string, lines: number): string {
+    try {
+        const text = fs.readFileSync(file, "utf8");
+        return text.split("\n").slice(-lines - 1).join("\n") || "(empty)";
+    } catch (err) {
+        return `(no log: ${describe(err)})`;
+    }
+}
+
+function describe(err: unknown): string {
+    if (err instanceof Error) return `${err.name}: ${err.message}`;
+    return String(err);
+}
+
+function sleep(ms: number): Promise<void> {
+    return new Promise(resolve => setTimeout(resolve, ms));
+}

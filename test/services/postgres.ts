@@ -1,0 +1,254 @@
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Client } from "pg";
+
+/**
+ * A throwaway PostgreSQL cluster on loopback for the tests: initdb in a temporary directory, trust
+ * authentication for local connections only, a free 127.0.0.1 port, the Unix socket in the same
+ * directory. The server binaries come from the distribution (scripts/test-services.sh installs
+ * them). PostgreSQL refuses to run as root, so as root the cluster belongs to the `postgres` OS user.
+ */
+export interface PostgresServer {
+    /** postgres://USER@127.0.0.1:PORT/DATABASE (no password: trust auth on loopback). */
+    url: string;
+    host: "127.0.0.1";
+    port: number;
+    user: string;
+    database: string;
+    stop(): Promise<void>;
+}
+
+export interface StartPostgresOptions {
+    /** The database created for the tests. Default "jaffle". */
+    database?: string;
+    /** The server's bin directory (initdb, pg_ctl). Default: $JSS_PG_BINDIR, else the newest /usr/lib/postgresql/N/bin. */
+    binDir?: string;
+    /** How long start-up may take. Default 60 s. */
+    timeoutMs?: number;
+}
+
+const USER = "postgres";
+const OS_USER = "postgres"; // who owns and runs the cluster when we are root
+
+export async function startPostgres(opts: StartPostgresOptions = {}): Promise<PostgresServer> {
+    const binDir = opts.binDir ?? findBinDir();
+    const database = opts.database ?? "jaffle";
+    const timeoutMs = opts.timeoutMs ?? 60_000;
+    const deadline = Date.now() + timeoutMs;
+    const asRoot = process.getuid?.() === 0;
+
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "jss-pg-"));
+    const dataDir = path.join(dir, "data");
+    const logFile = path.join(dir, "postgres.log");
+    const removeDir = () => fs.rmSync(dir, { recursive: true, force: true });
+
+    if (asRoot) {
+        let uid: number, gid: number;
+        try {
+            uid = Number(execFileSync("id", ["-u", OS_USER], { encoding: "utf8" }).trim());
+            gid = Number(execFileSync("id", ["-g", OS_USER], { encoding: "utf8" }).trim());
+        } catch {
+            removeDir();
+            throw new Error(
+                `PostgreSQL: running as root, but there is no '${OS_USER}' OS user to own the cluster ` +
+                    "(PostgreSQL refuses to run as root; the Debian postgresql package creates that user).",
+            );
+        }
+        fs.chownSync(dir, uid, gid);
+    }
+    fs.chmodSync(dir, 0o700);
+
+    /** Runs a server binary, as the postgres OS user when we are root. */
+    const command = (bin: string, args: string[]): [string, string[]] =>
+        asRoot ? ["runuser", ["-u", OS_USER, "--", path.join(binDir, bin), ...args]] : [path.join(binDir, bin), args];
+    const pgCtl = (args: string[]) => command("pg_ctl", ["-D", dataDir, ...args]);
+
+    let started = false;
+    const stopNowSync = () => {
+        if (started) {
+            const [cmd, args] = pgCtl(["stop", "-m", "immediate", "-w", "-t", "30"]);
+            spawnSync(cmd, args, { cwd: dir, stdio: "ignore", timeout: 30_000 });
+            started = false;
+        }
+    };
+    // If the test process goes away without stop(), take the cluster with it.
+    const onExit = () => {
+        stopNowSync();
+        removeDir();
+    };
+    process.once("exit", onExit);
+
+    const fail = async (message: string, cause?: unknown): Promise<never> => {
+        const tail = tailOf(logFile, 40);
+        if (started) {
+            const [cmd, args] = pgCtl(["stop", "-m", "immediate", "-w", "-t", "30"]);
+            await run(cmd, args, dir, 30_000);
+            started = false;
+        }
+        process.removeListener("exit", onExit);
+        removeDir();
+        const why = cause instanceof Error ? `: ${cause.message}` : cause ? `: ${String(cause)}` : "";
+        throw new Error(`PostgreSQL (${binDir}): ${message}${why}\n--- tail of ${logFile} ---\n${tail}`);
+    };
+
+    try {
+        const [initCmd, initArgs] = command("initdb", [
+            "-D", dataDir,
+            "-U", USER,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-locale",
+            "--no-sync",
+        ]);
+        const init = await run(initCmd, initArgs, dir, Math.max(deadline - Date.now(), 1_000));
+        if (init.code !== 0) return await fail(`initdb failed (exit ${init.code}):\n${init.output}`);
+
+        // Trust, but only on the Unix socket (in our private directory) and loopback.
+        fs.writeFileSync(
+            path.join(dataDir, "pg_hba.conf"),
+            ["local all all trust", "host all all 127.0.0.1/32 trust", "host all all ::1/128 trust", ""].join("\n"),
+        );
+        fs.appendFileSync(
+            path.join(dataDir, "postgresql.conf"),
+            [
+                "",
+                "# jaffle-shop-streaming tests: a throwaway cluster on loopback",
+                "listen_addresses = '127.0.0.1'",
+                `unix_socket_directories = '${dir}'`,
+                "max_connections = 200",
+                "fsync = off",
+                "synchronous_commit = off",
+                "full_page_writes = off",
+                "timezone = 'UTC'",
+                "",
+            ].join("\n"),
+        );
+
+        // The port is free when picked but could be taken before the server binds it: retry.
+        let port = 0;
+        for (let attempt = 1; ; attempt++) {
+            port = await freePort();
+            const [cmd, args] = pgCtl(["-l", logFile, "-o", `-p ${port}`, "-w", "-t", String(Math.max(Math.ceil((deadline - Date.now()) / 1000), 5)), "start"]);
+            const start = await run(cmd, args, dir, Math.max(deadline - Date.now(), 5_000) + 5_000);
+            if (start.code === 0) {
+                started = true;
+                break;
+            }
+            const portTaken = /could not bind|Address already in use/i.test(tailOf(logFile, 20));
+            if (!portTaken || attempt >= 3 || Date.now() > deadline) {
+                return await fail(`pg_ctl start failed (exit ${start.code}):\n${start.output}`);
+            }
+        }
+
+        // Ready: a TCP connection on 127.0.0.1 answers a query. Then the tests' database.
+        let lastError: unknown;
+        for (;;) {
+            const client = new Client({ host: "127.0.0.1", port, user: USER, database: "postgres", connectionTimeoutMillis: 2_000 });
+            try {
+                await client.connect();
+                await client.query("select 1");
+                await client.query(`create database ${quoteIdent(database)}`);
+                break;
+            } catch (err) {
+                lastError = err;
+                if (Date.now() > deadline) return await fail(`not ready on 127.0.0.1:${port} within ${timeoutMs / 1000} s`, lastError);
+                await sleep(200);
+            } finally {
+                await client.end().catch(() => undefined);
+            }
+        }
+
+        let stopped: Promise<void> | undefined;
+        return {
+            url: `postgres://${encodeURIComponent(USER)}@127.0.0.1:${port}/${encodeURIComponent(database)}`,
+            host: "127.0.0.1",
+            port,
+            user: USER,
+            database,
+            stop: () =>
+                (stopped ??= (async () => {
+                    if (started) {
+                        const [cmd, args] = pgCtl(["stop", "-m", "immediate", "-w", "-t", "30"]);
+                        await run(cmd, args, dir, 35_000);
+                        started = false;
+                    }
+                    process.removeListener("exit", onExit);
+                    removeDir();
+                })()),
+        };
+    } catch (err) {
+        if (err instanceof Error && err.message.startsWith("PostgreSQL (")) throw err;
+        return await fail("failed to start", err);
+    }
+}
+
+function findBinDir(): string {
+    const fromEnv = process.env.JSS_PG_BINDIR;
+    if (fromEnv) return fromEnv;
+    const root = "/usr/lib/postgresql";
+    const versions = fs.existsSync(root)
+        ? fs
+              .readdirSync(root)
+              .filter(v => fs.existsSync(path.join(root, v, "bin", "initdb")) && fs.existsSync(path.join(root, v, "bin", "pg_ctl")))
+              .sort((a, b) => Number(b) - Number(a))
+        : [];
+    if (versions.length === 0) {
+        throw new Error(
+            "PostgreSQL: no server binaries (/usr/lib/postgresql/*/bin/initdb). " +
+                "Run `bash scripts/test-services.sh` first (npm test does), or set JSS_PG_BINDIR.",
+        );
+    }
+    return path.join(root, versions[0], "bin");
+}
+
+function quoteIdent(name: string): string {
+    return `"${name.replace(/"/g, '""')}"`;
+}
+
+function run(command: string, args: string[], cwd: string, timeoutMs: number): Promise<{ code: number | null; output: string }> {
+    return new Promise(resolve => {
+        let output = "";
+        const proc = spawn(command, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+        const timer = setTimeout(() => {
+            output += `\n(timed out after ${timeoutMs} ms)`;
+            proc.kill("SIGKILL");
+        }, timeoutMs);
+        proc.stdout.on("data", d => (output += d));
+        proc.stderr.on("data", d => (output += d));
+        proc.on("error", err => {
+            clearTimeout(timer);
+            resolve({ code: null, output: `could not run ${command}: ${err.message}` });
+        });
+        proc.on("close", code => {
+            clearTimeout(timer);
+            resolve({ code, output: output.trim() });
+        });
+    });
+}
+
+function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = net.createServer();
+        server.once("error", reject);
+        server.listen(0, "127.0.0.1", () => {
+            const port = (server.address() as net.AddressInfo).port;
+            server.close(() => resolve(port));
+        });
+    });
+}
+
+function tailOf(file: string, lines: number): string {
+    try {
+        const text = fs.readFileSync(file, "utf8");
+        return text.split("\n").slice(-lines - 1).join("\n") || "(empty)";
+    } catch (err) {
+        return `(no log: ${err instanceof Error ? err.message : String(err)})`;
+    }
+}
+
+function sleep(ms: number): Promise<void> {
+    return new Promise(resolve => setTimeout(resolve, ms));
+}
