@@ -68,18 +68,19 @@ export class SqlObjectGraph extends pulumi.ComponentResource {
             if (definition.kind === "secret" && secret === undefined) {
                 throw new Error(`SQL secret "${definition.key}" has no value`);
             }
+            const inputs = definition.dependsOn.map(key => this.objects[key]);
             this.objects[definition.key] = new SqlObject(definition.key, {
                 connection: args.connection,
                 kind: definition.kind,
                 schema: definition.schema,
                 name: definition.name,
                 create: definition.create,
-                upstream,
+                // Derived from the inputs' ids so the engine records a property dependency on them:
+                // when an input is dropped to be replaced, the engine first drops this object too
+                // (a view cannot outlive what it reads).
+                upstream: pulumi.all(inputs.map(input => input.id)).apply(() => upstream),
                 secret,
-            }, {
-                parent: this,
-                dependsOn: [...(args.dependsOn ?? []), ...definition.dependsOn.map(key => this.objects[key])],
-            });
+            }, { parent: this, dependsOn: [...(args.dependsOn ?? []), ...inputs] });
         }
         this.registerOutputs({ objects: Object.keys(this.objects) });
     }

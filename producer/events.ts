@@ -8,11 +8,12 @@ export interface KafkaEvent {
     value: string;
 }
 
-export function toEvent(topic: string, record: RawRecord, eventTs: Date): KafkaEvent {
+/** `eventTs` may come formatted already (ISO 8601): formatting it per event halves a bulk sender's speed. */
+export function toEvent(topic: string, record: RawRecord, eventTs: Date | string): KafkaEvent {
     return {
         topic,
         key: String(record.id),
-        value: JSON.stringify({ ...record, event_ts: eventTs.toISOString() }),
+        value: JSON.stringify({ ...record, event_ts: typeof eventTs === "string" ? eventTs : eventTs.toISOString() }),
     };
 }
 

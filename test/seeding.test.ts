@@ -61,7 +61,7 @@ describe("seeding a real broker", () => {
         expect(third.sent).toBe(1);
         const records = await readTopics(brokers, Object.values(topics));
         expect(countByTopic(records, topics)).toEqual({ raw_customers: 101, raw_orders: 99, raw_payments: 113 });
-        expect(records.filter(r => r.key === "101").map(r => JSON.parse(r.value).first_name)).toEqual(["Grace"]);
+        expect(records.filter(r => r.topic === topics.raw_customers && r.key === "101").map(r => JSON.parse(r.value).first_name)).toEqual(["Grace"]);
     });
 
     it("fails a malformed seed with file and line and sends nothing at all", async () => {

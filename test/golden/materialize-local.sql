@@ -78,10 +78,10 @@ CREATE MATERIALIZED VIEW "public"."orders" IN CLUSTER "quickstart" AS
 with order_payments as (
     select
         order_id,
-        sum(case when payment_method = 'credit_card' then amount else 0 end) as credit_card_amount,
-        sum(case when payment_method = 'coupon' then amount else 0 end) as coupon_amount,
-        sum(case when payment_method = 'bank_transfer' then amount else 0 end) as bank_transfer_amount,
-        sum(case when payment_method = 'gift_card' then amount else 0 end) as gift_card_amount,
+        sum(case when payment_method = 'credit_card' then amount else 0.00 end) as credit_card_amount,
+        sum(case when payment_method = 'coupon' then amount else 0.00 end) as coupon_amount,
+        sum(case when payment_method = 'bank_transfer' then amount else 0.00 end) as bank_transfer_amount,
+        sum(case when payment_method = 'gift_card' then amount else 0.00 end) as gift_card_amount,
         sum(amount) as total_amount
     from stg_payments
     group by order_id

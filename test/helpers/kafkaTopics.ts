@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { Kafka, logLevel } from "kafkajs";
+import { Kafka, KafkaMessage, logLevel } from "kafkajs";
 
 export interface TopicRecord {
     topic: string;
@@ -29,32 +29,50 @@ export async function createTopics(brokers: string, topics: string[], numPartiti
 
 /**
  * Everything on the topics, read from the beginning as a `read_committed` consumer would (or
- * uncommitted, to see aborted writes). Transaction markers take offsets without being records,
- * so "caught up" means no new record for `idleMs`.
+ * uncommitted, to see aborted writes).
  */
 export async function readTopics(
     brokers: string,
     topics: string[],
     options: { readUncommitted?: boolean; idleMs?: number } = {},
 ): Promise<TopicRecord[]> {
+    const records: TopicRecord[] = [];
+    await consumeUntilIdle(brokers, topics, async (topic, partition, messages) => {
+        for (const message of messages) {
+            records.push({ topic, partition, key: message.key?.toString() ?? "", value: message.value?.toString() ?? "" });
+        }
+    }, options);
+    return records;
+}
+
+/**
+ * Hands every batch on the topics, from the beginning, to `onBatch` until the consumer is caught
+ * up. Transaction markers take offsets without being records, so "caught up" means no new record
+ * for `idleMs`.
+ */
+export async function consumeUntilIdle(
+    brokers: string,
+    topics: string[],
+    onBatch: (topic: string, partition: number, messages: KafkaMessage[]) => Promise<void>,
+    options: { readUncommitted?: boolean; idleMs?: number } = {},
+): Promise<void> {
     const consumer = testKafka(brokers).consumer({
         groupId: `reader-${randomUUID()}`,
         readUncommitted: options.readUncommitted ?? false,
         maxWaitTimeInMs: 200,
     });
-    const records: TopicRecord[] = [];
     let lastArrival = Date.now();
+    let assigned = false;
     await consumer.connect();
     try {
         await consumer.subscribe({ topics, fromBeginning: true });
-        let assigned = false;
         consumer.on(consumer.events.GROUP_JOIN, () => {
             assigned = true;
             lastArrival = Date.now();
         });
         await consumer.run({
-            eachMessage: async ({ topic, partition, message }) => {
-                records.push({ topic, partition, key: message.key?.toString() ?? "", value: message.value?.toString() ?? "" });
+            eachBatch: async ({ batch }) => {
+                await onBatch(batch.topic, batch.partition, batch.messages);
                 lastArrival = Date.now();
             },
         });
@@ -65,5 +83,4 @@ export async function readTopics(
     } finally {
         await consumer.disconnect();
     }
-    return records;
 }

@@ -1,0 +1,216 @@
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { prefixedTopics } from "../producer/cli/target";
+import { toEvent } from "../producer/events";
+import { generateUnits, seedProfile } from "../producer/generator";
+import { readSeeds } from "../producer/seeds";
+import { createTopics, uniquePrefix } from "../test/helpers/kafkaTopics";
+import { startKafka } from "../test/services/kafka";
+
+/**
+ * `npm run bench`: the producer's throughput and memory on a loopback Kafka broker, next to
+ * Kafka's own Java producer (ProducerPerformance) sending as many records of the same size.
+ * Producers run as child processes, exactly as their commands do, so peak RSS is theirs alone.
+ */
+
+const usage = `usage: npm run bench [-- --quick]
+
+Starts a loopback Kafka broker, then measures: seeding the seed files, the generator for a
+million and ten million events (events/s, peak RSS), and Kafka's ProducerPerformance for the
+same number of records of the generated events' average size. Prints a table.
+
+  --quick     100,000 and 1,000,000 generated events instead of 1,000,000 and 10,000,000
+  -h, --help  this help`;
+
+const repo = path.join(__dirname, "..");
+const targets = { minJavaRatio: 0.3, maxRssMb: 200 };
+
+interface ChildRun {
+    stdout: string;
+    elapsedMs: number;
+    /** Largest VmHWM (peak resident set) of any process in the child's tree. */
+    peakRssMb: number;
+}
+
+interface Row {
+    what: string;
+    events: number;
+    eventsPerSecond: number;
+    peakRssMb: number;
+    note: string;
+}
+
+async function main(): Promise<void> {
+    const { values } = parseArgs({ options: { quick: { type: "boolean" }, help: { type: "boolean", short: "h" } } });
+    if (values.help) {
+        console.log(usage);
+        return;
+    }
+    const [smallCount, bigCount] = values.quick ? [100_000, 1_000_000] : [1_000_000, 10_000_000];
+    const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
+
+    log("starting a Kafka broker on loopback");
+    const kafka = await startKafka({ heap: "1g" });
+    // Ctrl-C would skip the finally below: stop the broker first.
+    process.once("SIGINT", () => void kafka.stop().finally(() => process.exit(130)));
+    try {
+        const freshTopics = async (label: string) => {
+            const prefix = uniquePrefix(`bench-${label}`);
+            await createTopics(kafka.brokers, Object.values(prefixedTopics(prefix)));
+            return prefix;
+        };
+        const rows: Row[] = [];
+
+        log("seeding the seed files");
+        const seed = await runChild(process.execPath, ["--import", "tsx", "bench/seedOnce.ts", kafka.brokers, await freshTopics("seed")]);
+        const seeded = JSON.parse(seed.stdout) as { sent: number; sendStartedMs: number; lastAckMs: number };
+        rows.push({
+            what: "seed files (one transaction)",
+            events: seeded.sent,
+            eventsPerSecond: seeded.sent / ((seeded.lastAckMs - seeded.sendStartedMs) / 1000),
+            peakRssMb: seed.peakRssMb,
+            note: `process start to last ack ${(seeded.lastAckMs / 1000).toFixed(2)} s`,
+        });
+
+        const recordSize = averageGeneratedValueBytes();
+        const generated = async (count: number) => {
+            log(`generating ${count.toLocaleString("en-US")} events`);
+            const run = await runNpmScript("generate", ["--count", String(count), "--seed", "1", "--brokers", kafka.brokers, "--topic-prefix", await freshTopics("gen"), "--json"]);
+            const summary = JSON.parse(run.stdout) as { total: number; elapsedMs: number };
+            return {
+                what: "npm run generate",
+                events: summary.total,
+                eventsPerSecond: summary.total / (summary.elapsedMs / 1000),
+                peakRssMb: run.peakRssMb,
+                note: `${(summary.elapsedMs / 1000).toFixed(1)} s sending`,
+            };
+        };
+        const small = await generated(smallCount);
+
+        log(`Kafka ProducerPerformance: ${smallCount.toLocaleString("en-US")} records of ${recordSize} bytes`);
+        const java = await runJavaProducer(kafka.libsDir, kafka.brokers, (await freshTopics("java")) + "raw_orders", smallCount, recordSize);
+        const big = await generated(bigCount);
+        rows.push(small, java, big);
+
+        const ratio = small.eventsPerSecond / java.eventsPerSecond;
+        const peakRss = Math.max(small.peakRssMb, big.peakRssMb);
+        console.log(renderTable(rows));
+        console.log("");
+        console.log(`generator vs Java producer, ${smallCount.toLocaleString("en-US")} records of ${recordSize} B: ` +
+            `${ratio.toFixed(2)} (target >= ${targets.minJavaRatio})`);
+        console.log(`generator peak RSS: ${small.peakRssMb.toFixed(0)} MB at ${smallCount.toLocaleString("en-US")}, ` +
+            `${big.peakRssMb.toFixed(0)} MB at ${bigCount.toLocaleString("en-US")} (target < ${targets.maxRssMb} MB)`);
+        if (ratio < targets.minJavaRatio || peakRss >= targets.maxRssMb) {
+            console.log("TARGET MISSED");
+            process.exitCode = 1;
+        }
+    } finally {
+        await kafka.stop();
+        log("broker stopped");
+    }
+}
+
+/** Mean size of the generated events' JSON values: the record size the Java tool sends. */
+function averageGeneratedValueBytes(): number {
+    const sample = 100_000;
+    const stamp = new Date().toISOString();
+    let bytes = 0;
+    for (const unit of generateUnits(seedProfile(readSeeds(path.join(repo, "seeds"))), { seed: 1, count: sample })) {
+        for (const { dataset, record } of unit) bytes += Buffer.byteLength(toEvent(dataset, record, stamp).value);
+    }
+    return Math.round(bytes / sample);
+}
+
+/** The command of an npm script, run the way npm runs it (node_modules/.bin on PATH), plus arguments. */
+function runNpmScript(script: string, args: string[]): Promise<ChildRun> {
+    const scripts = JSON.parse(fs.readFileSync(path.join(repo, "package.json"), "utf8")).scripts as Record<string, string>;
+    const quoted = args.map(a => `'${a.replace(/'/g, `'\\''`)}'`).join(" ");
+    return runChild("sh", ["-c", `exec ${scripts[script]} ${quoted}`], {
+        PATH: `${path.join(repo, "node_modules", ".bin")}:${process.env.PATH}`,
+    });
+}
+
+async function runJavaProducer(libsDir: string, brokers: string, topic: string, records: number, recordSize: number): Promise<Row> {
+    const java = process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, "bin", "java") : "java";
+    const run = await runChild(java, [
+        "-Xmx512m", "-cp", `${libsDir}/*`, "org.apache.kafka.tools.ProducerPerformance",
+        "--topic", topic, "--num-records", String(records), "--record-size", String(recordSize), "--throughput", "-1",
+        // acks=all, as the generator's default; everything else is the Java producer's default.
+        "--producer-props", `bootstrap.servers=${brokers}`, "acks=all",
+    ]);
+    const summary = /(\d+) records sent, ([\d.]+) records\/sec/.exec(run.stdout.split("\n").filter(Boolean).at(-1) ?? "");
+    if (!summary) throw new Error(`unexpected ProducerPerformance output:\n${run.stdout}`);
+    return {
+        what: "Kafka ProducerPerformance (Java)",
+        events: Number(summary[1]),
+        eventsPerSecond: Number(summary[2]),
+        peakRssMb: run.peakRssMb,
+        note: `${recordSize} B random values, no keys`,
+    };
+}
+
+function runChild(command: string, args: string[], env: Record<string, string> = {}): Promise<ChildRun> {
+    return new Promise((resolve, reject) => {
+        const started = performance.now();
+        const child = spawn(command, args, { cwd: repo, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", d => (stdout += d));
+        child.stderr.on("data", d => (stderr += d));
+        let peakRssMb = 0;
+        const sampler = setInterval(() => (peakRssMb = Math.max(peakRssMb, treePeakRssMb(child.pid!))), 100);
+        child.on("error", err => {
+            clearInterval(sampler);
+            reject(new Error(`could not run ${command}: ${err.message}`));
+        });
+        child.on("close", code => {
+            clearInterval(sampler);
+            if (code !== 0) reject(new Error(`${command} ${args.join(" ")} exited with ${code}:\n${stderr}`));
+            else resolve({ stdout, elapsedMs: performance.now() - started, peakRssMb });
+        });
+    });
+}
+
+/** The largest VmHWM in a process tree, from /proc (0 once the processes are gone). */
+function treePeakRssMb(pid: number): number {
+    let peakKb = 0;
+    const pending = [pid];
+    while (pending.length > 0) {
+        const current = pending.pop()!;
+        try {
+            const hwm = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${current}/status`, "utf8"));
+            peakKb = Math.max(peakKb, Number(hwm?.[1] ?? 0));
+            for (const task of fs.readdirSync(`/proc/${current}/task`)) {
+                const children = fs.readFileSync(`/proc/${current}/task/${task}/children`, "utf8").trim();
+                if (children) pending.push(...children.split(/\s+/).map(Number));
+            }
+        } catch {
+            // The process exited between listing and reading: its peak was sampled before.
+        }
+    }
+    return peakKb / 1024;
+}
+
+function renderTable(rows: Row[]): string {
+    const header = ["producer", "events", "events/s", "peak RSS", "notes"];
+    const alignRight = [false, true, true, true, false];
+    const cells = rows.map(r => [
+        r.what,
+        r.events.toLocaleString("en-US"),
+        Math.round(r.eventsPerSecond).toLocaleString("en-US"),
+        `${r.peakRssMb.toFixed(0)} MB`,
+        r.note,
+    ]);
+    const widths = header.map((h, i) => Math.max(h.length, ...cells.map(c => c[i].length)));
+    const line = (values: string[]) =>
+        `| ${values.map((v, i) => (alignRight[i] ? v.padStart(widths[i]) : v.padEnd(widths[i]))).join(" | ")} |`;
+    const rule = `|${widths.map((w, i) => `${"-".repeat(w + 1)}${alignRight[i] ? ":" : "-"}`).join("|")}|`;
+    return [line(header), rule, ...cells.map(line)].join("\n");
+}
+
+main().catch(err => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+});

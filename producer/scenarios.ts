@@ -1,0 +1,170 @@
+import { randomUUID } from "node:crypto";
+import { relationKey, SqlProject } from "../lib/sqlProject";
+import { datasets, RawDatasetName, RawRecord } from "./datasets";
+import { toEvent } from "./events";
+import { connectKafka, KafkaSettings } from "./kafka";
+import { readSeeds, SeedRow } from "./seeds";
+import { sendInOneTransaction } from "./send";
+import { ScenarioIds } from "./idRanges";
+
+/** A data test of sql/schema.yml, named the way schema.yml declares it. */
+export interface DataTest {
+    test: "unique" | "not_null" | "accepted_values" | "relationships";
+    model: string;
+    column: string;
+}
+
+export interface ScenarioRecord {
+    dataset: RawDatasetName;
+    record: RawRecord;
+}
+
+export interface Scenario {
+    name: string;
+    description: string;
+    /** The data tests whose failure views this scenario trips, and no others, on top of the clean seeds. */
+    trips: DataTest[];
+    records(seeds: readonly SeedRow[], ids: ScenarioIds): ScenarioRecord[];
+}
+
+/**
+ * A complete, valid purchase with new ids: a customer, one order and its payment. Scenarios
+ * break exactly one thing in it, so nothing else is missing (an order without a payment, say,
+ * would also trip not_null on orders.amount).
+ */
+function purchase(
+    ids: ScenarioIds,
+    change: { order?: Partial<RawRecord>; payment?: Partial<RawRecord> } = {},
+): ScenarioRecord[] {
+    const customerId = ids.next();
+    const orderId = ids.next();
+    const orderDate = new Date().toISOString().slice(0, 10);
+    return [
+        { dataset: "raw_customers", record: { id: customerId, first_name: "Scenario", last_name: "S." } },
+        {
+            dataset: "raw_orders",
+            record: { id: orderId, user_id: customerId, order_date: orderDate, status: "placed", ...change.order } as RawRecord,
+        },
+        {
+            dataset: "raw_payments",
+            record: { id: ids.next(), order_id: orderId, payment_method: "credit_card", amount: 1500, ...change.payment } as RawRecord,
+        },
+    ];
+}
+
+/** The seed row of a dataset with this id, to be sent a second time. */
+function seedRecord(seeds: readonly SeedRow[], dataset: RawDatasetName, id: number): ScenarioRecord {
+    const row = seeds.find(r => r.dataset.name === dataset && r.record.id === id);
+    if (!row) throw new Error(`the seeds have no ${dataset} row with id ${id}`);
+    return { dataset, record: row.record };
+}
+
+export const scenarios: readonly Scenario[] = [
+    {
+        name: "duplicate-order",
+        description: "re-sends the seeds' order 99 (the original jaffle_shop exercise)",
+        trips: [
+            { test: "unique", model: "stg_orders", column: "order_id" },
+            { test: "unique", model: "orders", column: "order_id" },
+        ],
+        records: seeds => [seedRecord(seeds, "raw_orders", 99)],
+    },
+    {
+        name: "duplicate-customer",
+        description: "re-sends the seeds' customer 1",
+        trips: [
+            { test: "unique", model: "stg_customers", column: "customer_id" },
+            { test: "unique", model: "customers", column: "customer_id" },
+        ],
+        records: seeds => [seedRecord(seeds, "raw_customers", 1)],
+    },
+    {
+        name: "unknown-status",
+        description: "a new customer's paid order with status 'cancelled'",
+        trips: [
+            { test: "accepted_values", model: "stg_orders", column: "status" },
+            { test: "accepted_values", model: "orders", column: "status" },
+        ],
+        records: (_, ids) => purchase(ids, { order: { status: "cancelled" } }),
+    },
+    {
+        name: "unknown-payment-method",
+        description: "a new customer's order paid with 'cash'",
+        trips: [{ test: "accepted_values", model: "stg_payments", column: "payment_method" }],
+        records: (_, ids) => purchase(ids, { payment: { payment_method: "cash" } }),
+    },
+    {
+        name: "unknown-customer",
+        description: "a paid order for a customer id that was never sent",
+        trips: [{ test: "relationships", model: "orders", column: "customer_id" }],
+        records: (_, ids) => purchase(ids).filter(r => r.dataset !== "raw_customers"),
+    },
+    {
+        name: "payment-without-order",
+        description: "a payment for an order id that was never sent",
+        trips: [{ test: "relationships", model: "stg_payments", column: "order_id" }],
+        records: (_, ids) => purchase(ids).filter(r => r.dataset === "raw_payments"),
+    },
+    {
+        name: "null-amount",
+        description: "a new customer's order with a credit card payment of amount null",
+        // A null amount makes the order's sums null too: its total and its credit card column.
+        trips: [
+            { test: "not_null", model: "stg_payments", column: "amount" },
+            { test: "not_null", model: "orders", column: "amount" },
+            { test: "not_null", model: "orders", column: "credit_card_amount" },
+        ],
+        records: (_, ids) => purchase(ids, { payment: { amount: null } }),
+    },
+];
+
+export function findScenario(name: string): Scenario {
+    const scenario = scenarios.find(s => s.name === name);
+    if (!scenario) {
+        throw new Error(`unknown scenario "${name}" (known: ${scenarios.map(s => s.name).join(", ")})`);
+    }
+    return scenario;
+}
+
+/**
+ * The failure view (schema-qualified) of a data test, looked up in the SQL project rather than
+ * named here: the loader names each test's view (dbt's names, hashed when long) and records
+ * "(<test> test on <model>.<column>)" as its origin.
+ */
+export function failureViewOf(project: SqlProject, test: DataTest): string {
+    const marker = `(${test.test} test on ${test.model}.${test.column})`;
+    const matches = project.models.filter(m => m.schema === project.failureSchema && m.origin.endsWith(marker));
+    if (matches.length !== 1) {
+        throw new Error(`sql/schema.yml declares no ${test.test} test on ${test.model}.${test.column}, which a scenario expects to trip`);
+    }
+    return relationKey(matches[0]);
+}
+
+export function trippedViews(project: SqlProject, scenario: Scenario): string[] {
+    return scenario.trips.map(test => failureViewOf(project, test));
+}
+
+export interface ScenarioRun {
+    kafka: KafkaSettings;
+    /** Topic for each raw dataset name. */
+    topics: Record<string, string>;
+    seedsDir: string;
+    ids?: ScenarioIds;
+}
+
+/** Sends a scenario's events in one transaction, so a failure view never sees half a scenario. */
+export async function runScenario(scenario: Scenario, run: ScenarioRun): Promise<ScenarioRecord[]> {
+    const seeds = readSeeds(run.seedsDir);
+    const records = scenario.records(seeds, run.ids ?? new ScenarioIds());
+    const now = new Date();
+    const events = records.map(({ dataset, record }) => {
+        const topic = run.topics[dataset];
+        if (!topic) throw new Error(`no topic given for ${dataset} (topics: ${datasets.map(d => d.name).join(", ")})`);
+        return toEvent(topic, record, now);
+    });
+    await sendInOneTransaction(connectKafka(run.kafka, "jaffle-shop-scenario"), events, {
+        transactionalId: `jaffle-shop-scenario-${scenario.name}-${randomUUID()}`,
+        timeoutMs: 30_000,
+    });
+    return records;
+}

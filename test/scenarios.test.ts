@@ -1,0 +1,143 @@
+import { execFile } from "node:child_process";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, inject, it } from "vitest";
+import { loadSqlProject, relationKey } from "../lib/sqlProject";
+import { prefixedTopics, resolveKafkaTarget } from "../producer/cli/target";
+import { datasetNames } from "../producer/datasets";
+import { generatorIdBase, ScenarioIds, seedIdLimit } from "../producer/idRanges";
+import { KafkaSettings } from "../producer/kafka";
+import { seedTopics } from "../producer/seed";
+import { readSeeds } from "../producer/seeds";
+import { findScenario, runScenario, Scenario, scenarios, trippedViews } from "../producer/scenarios";
+import { createTopics, uniquePrefix } from "./helpers/kafkaTopics";
+import { copyTopicsToWarehouse, sqlDir, Warehouse } from "./helpers/warehouse";
+
+const brokers = inject("kafkaBrokers");
+const postgresUrl = inject("postgresUrl");
+const kafka: KafkaSettings = { brokers: [brokers], tls: false };
+const repo = path.join(__dirname, "..");
+const seedsDir = path.join(repo, "seeds");
+const project = loadSqlProject(sqlDir, datasetNames);
+
+const warehouses: Warehouse[] = [];
+afterAll(async () => {
+    await Promise.all(warehouses.map(w => w.close()));
+});
+
+/** Fresh topics holding the seeds, as `npm run up` leaves them. */
+async function seededTopics(label: string): Promise<{ prefix: string; topics: Record<string, string> }> {
+    const prefix = uniquePrefix(label);
+    const topics = prefixedTopics(prefix);
+    await createTopics(brokers, Object.values(topics));
+    await seedTopics({ kafka, seedsDir, topics, transactionalId: `seed-${prefix}` });
+    return { prefix, topics };
+}
+
+/** Everything on the topics, in a fresh warehouse running the project's SQL. */
+async function warehouseOf(topics: Record<string, string>): Promise<Warehouse> {
+    const warehouse = await Warehouse.create(postgresUrl, "scenarios");
+    warehouses.push(warehouse);
+    await copyTopicsToWarehouse(brokers, topics, warehouse);
+    return warehouse;
+}
+
+/** View names as Warehouse.tripped() lists them: without the failure schema. */
+function viewNames(scenario: Scenario): string[] {
+    return trippedViews(project, scenario).map(key => key.split(".").pop()!).sort();
+}
+
+describe("failure scenarios", () => {
+    it("declare only failure views that the SQL project has, and each a different set", () => {
+        const failureViews = new Set(project.models.filter(m => m.schema === project.failureSchema).map(relationKey));
+        for (const scenario of scenarios) {
+            const views = trippedViews(project, scenario);
+            expect(views.length).toBeGreaterThan(0);
+            for (const view of views) expect(failureViews).toContain(view);
+        }
+        const sets = scenarios.map(s => viewNames(s).join(","));
+        expect(new Set(sets).size).toBe(scenarios.length);
+        expect(new Set(scenarios.map(s => s.name)).size).toBe(scenarios.length);
+    });
+
+    it("name the known scenarios when asked for an unknown one", () => {
+        expect(() => findScenario("duplicate-ordr")).toThrow(/unknown scenario "duplicate-ordr" \(known: duplicate-order, duplicate-customer, .*null-amount\)/);
+    });
+
+    it("use new ids above the seeds' and below the generator's, where they don't re-send a seed row", () => {
+        const seeds = readSeeds(seedsDir);
+        expect(Math.max(...seeds.map(r => r.record.id as number))).toBeLessThan(seedIdLimit);
+        const seedRows = new Set(seeds.map(r => `${r.dataset.name}:${JSON.stringify(r.record)}`));
+        for (const scenario of scenarios) {
+            for (const { dataset, record } of scenario.records(seeds, new ScenarioIds())) {
+                if (seedRows.has(`${dataset}:${JSON.stringify(record)}`)) continue;
+                // Referenced ids too: a customer or order that must not exist must not be a seed's.
+                for (const column of ["id", "user_id", "order_id"].filter(c => c in record)) {
+                    expect(record[column] as number).toBeGreaterThanOrEqual(seedIdLimit);
+                    expect(record[column] as number).toBeLessThan(generatorIdBase);
+                }
+            }
+        }
+    });
+
+    it("find the brokers and topics from flags or JSS_KAFKA_BROKERS, and say what is missing otherwise", () => {
+        const noStack = () => {
+            throw new Error("no stack here");
+        };
+        expect(resolveKafkaTarget({ brokers: "h:1", topicPrefix: "dev." }, {}, noStack)).toMatchObject({
+            kafka: { brokers: ["h:1"], tls: false },
+            topics: { raw_orders: "dev.raw_orders" },
+            origin: "--brokers",
+        });
+        expect(resolveKafkaTarget({}, { JSS_KAFKA_BROKERS: "a:1,b:2" }, noStack)).toMatchObject({
+            kafka: { brokers: ["a:1", "b:2"] },
+            topics: { raw_customers: "raw_customers" },
+        });
+        expect(
+            resolveKafkaTarget({}, {}, () => ({ kafkaBootstrapServers: "s:9", topicNames: prefixedTopics("shared.") })),
+        ).toMatchObject({ kafka: { brokers: ["s:9"] }, topics: { raw_payments: "shared.raw_payments" } });
+        expect(() => resolveKafkaTarget({}, {}, noStack)).toThrow(/no Kafka broker to send to: pass --brokers.*JSS_KAFKA_BROKERS[\s\S]*no stack here/);
+    });
+
+    it("on the clean seeds, nothing is tripped", async () => {
+        const { topics } = await seededTopics("clean");
+        const warehouse = await warehouseOf(topics);
+        expect(await warehouse.tripped()).toEqual([]);
+        expect(await warehouse.rows("orders")).toHaveLength(99);
+    });
+
+    it("duplicate-order, run by the CLI, trips both unique views with 99 | 2", async () => {
+        const { prefix, topics } = await seededTopics("dup-order");
+        const { stdout } = await promisify(execFile)(
+            process.execPath,
+            ["--import", "tsx", "producer/cli/scenario.ts", "duplicate-order", "--brokers", brokers, "--topic-prefix", prefix],
+            { cwd: repo, timeout: 60_000 },
+        );
+        expect(stdout).toContain("duplicate-order: sent 1 event(s)");
+        const warehouse = await warehouseOf(topics);
+        expect(await warehouse.tripped()).toEqual(viewNames(findScenario("duplicate-order")));
+        const duplicate = [{ unique_field: "99", n_records: "2" }];
+        expect(await warehouse.rows("public_etl_failure.unique_stg_orders_order_id")).toEqual(duplicate);
+        expect(await warehouse.rows("public_etl_failure.unique_orders_order_id")).toEqual(duplicate);
+    });
+
+    it.each(scenarios.filter(s => s.name !== "duplicate-order").map(s => [s.name, s] as const))(
+        "%s trips exactly its declared views",
+        async (_, scenario) => {
+            const { topics } = await seededTopics(scenario.name);
+            await runScenario(scenario, { kafka, topics, seedsDir });
+            const warehouse = await warehouseOf(topics);
+            expect(await warehouse.tripped()).toEqual(viewNames(scenario));
+        },
+    );
+
+    it("run one after another, trip exactly the union of their views", async () => {
+        const { topics } = await seededTopics("all");
+        for (const scenario of scenarios) {
+            await runScenario(scenario, { kafka, topics, seedsDir });
+        }
+        const warehouse = await warehouseOf(topics);
+        const union = [...new Set(scenarios.flatMap(viewNames))].sort();
+        expect(await warehouse.tripped()).toEqual(union);
+    });
+});
