@@ -6,9 +6,15 @@ import { StreamingModels } from "./components/streamingModels";
 import { Topics } from "./components/topics";
 import { readConfig } from "./lib/config";
 import { SqlConnection } from "./lib/sqlObject";
+import { loadSqlProject } from "./lib/sqlProject";
 import { datasetNames } from "./producer/datasets";
+import { readSeeds } from "./producer/seeds";
 
 const config = readConfig();
+// Every input file is checked before the first resource is declared, so bad input changes nothing.
+const sqlProject = loadSqlProject(config.sqlDir, datasetNames);
+const seedsDir = "seeds";
+if (config.seed) readSeeds(seedsDir);
 const namePrefix = `jaffle-${config.stack}`;
 
 // The event bus and the database: containers on this Docker host, or services that already exist.
@@ -63,7 +69,7 @@ const topics = new Topics("topics", {
 
 const models = sqlConnection && new StreamingModels("models", {
     connection: sqlConnection,
-    sqlDir: config.sqlDir,
+    project: sqlProject,
     cluster: config.cluster,
     topics: topics.topicNames,
     kafka: { brokers: brokersForMaterialize, tls: kafkaAuth.tls, sasl: kafkaAuth.sasl },
@@ -72,7 +78,7 @@ const models = sqlConnection && new StreamingModels("models", {
 
 const seeder = config.seed
     ? new Seeder("seed", {
-          seedsDir: "seeds",
+          seedsDir,
           topics: topics.topicNames,
           bootstrapServers,
           tls: kafkaAuth.tls,

@@ -4,9 +4,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { datasets } from "../producer/datasets";
 import { SaslMechanism } from "../producer/kafka";
-import { readSeeds } from "../producer/seeds";
 
 export interface SeederArgs {
+    /** The seed CSVs, already checked with readSeeds: a bad row must fail before anything is declared. */
     seedsDir: string;
     /** Topic for each dataset name. */
     topics: Record<string, string>;
@@ -96,8 +96,6 @@ export class Seeder extends pulumi.ComponentResource {
     constructor(name: string, args: SeederArgs, opts?: pulumi.ComponentResourceOptions) {
         super("jaffle-shop-streaming:index:Seeder", name, {}, opts);
         const seedsDir = path.resolve(args.seedsDir);
-        // Validate at preview time too: a malformed row fails before anything is created.
-        readSeeds(seedsDir);
         const seeding = new Seeding(`${name}-seeding`, {
             seedsDir,
             seedsHash: hashSeeds(seedsDir),

@@ -1,13 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { kafkaPasswordSecretName, KafkaSecurityProtocol, materializeObjects } from "../lib/ddl";
 import { SqlConnection } from "../lib/sqlObject";
-import { loadSqlProject, relationKey, SqlProject } from "../lib/sqlProject";
+import { relationKey, SqlProject } from "../lib/sqlProject";
 import { SqlObjectGraph } from "./sqlObjectGraph";
 
 export interface StreamingModelsArgs {
     connection: pulumi.Input<SqlConnection>;
-    /** Directory with schema.yml, models/ and tests/. */
-    sqlDir: string;
+    /** The models and failure views; its sources are the keys of `topics`. */
+    project: SqlProject;
     cluster: string;
     /** Topic read by each source (source name = dataset name). */
     topics: Record<string, string>;
@@ -34,7 +34,7 @@ export class StreamingModels extends pulumi.ComponentResource {
 
     constructor(name: string, args: StreamingModelsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("jaffle-shop-streaming:index:StreamingModels", name, {}, opts);
-        this.project = loadSqlProject(args.sqlDir, Object.keys(args.topics));
+        this.project = args.project;
         const securityProtocol: KafkaSecurityProtocol = args.kafka.sasl
             ? (args.kafka.tls ? "SASL_SSL" : "SASL_PLAINTEXT")
             : (args.kafka.tls ? "SSL" : "PLAINTEXT");

@@ -26,6 +26,15 @@ export interface SqlModel extends Relation {
     /** Relations the query reads, as keys of `SqlProject.relations` (sources or other models). */
     dependsOn: string[];
     indexes: string[][];
+    /** For a failure view: the schema.yml test it checks. */
+    dataTest?: DataTest;
+}
+
+/** A data test as schema.yml declares it: a test type on a model's column. */
+export interface DataTest {
+    type: TestType;
+    model: string;
+    column: string;
 }
 
 export interface SqlProject {
@@ -202,6 +211,7 @@ function renderTest(
         origin: `${schemaFile} (${type} test on ${model}.${column})`,
         dependsOn: [],
         indexes: [],
+        dataTest: { type: type as TestType, model, column },
     };
 }
 

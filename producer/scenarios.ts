@@ -1,18 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { relationKey, SqlProject } from "../lib/sqlProject";
+import { DataTest, relationKey, SqlProject } from "../lib/sqlProject";
 import { datasets, RawDatasetName, RawRecord } from "./datasets";
 import { toEvent } from "./events";
 import { connectKafka, KafkaSettings } from "./kafka";
 import { readSeeds, SeedRow } from "./seeds";
 import { sendInOneTransaction } from "./send";
 import { ScenarioIds } from "./idRanges";
-
-/** A data test of sql/schema.yml, named the way schema.yml declares it. */
-export interface DataTest {
-    test: "unique" | "not_null" | "accepted_values" | "relationships";
-    model: string;
-    column: string;
-}
 
 export interface ScenarioRecord {
     dataset: RawDatasetName;
@@ -64,8 +57,8 @@ export const scenarios: readonly Scenario[] = [
         name: "duplicate-order",
         description: "re-sends the seeds' order 99 (the original jaffle_shop exercise)",
         trips: [
-            { test: "unique", model: "stg_orders", column: "order_id" },
-            { test: "unique", model: "orders", column: "order_id" },
+            { type: "unique", model: "stg_orders", column: "order_id" },
+            { type: "unique", model: "orders", column: "order_id" },
         ],
         records: seeds => [seedRecord(seeds, "raw_orders", 99)],
     },
@@ -73,8 +66,8 @@ export const scenarios: readonly Scenario[] = [
         name: "duplicate-customer",
         description: "re-sends the seeds' customer 1",
         trips: [
-            { test: "unique", model: "stg_customers", column: "customer_id" },
-            { test: "unique", model: "customers", column: "customer_id" },
+            { type: "unique", model: "stg_customers", column: "customer_id" },
+            { type: "unique", model: "customers", column: "customer_id" },
         ],
         records: seeds => [seedRecord(seeds, "raw_customers", 1)],
     },
@@ -82,27 +75,27 @@ export const scenarios: readonly Scenario[] = [
         name: "unknown-status",
         description: "a new customer's paid order with status 'cancelled'",
         trips: [
-            { test: "accepted_values", model: "stg_orders", column: "status" },
-            { test: "accepted_values", model: "orders", column: "status" },
+            { type: "accepted_values", model: "stg_orders", column: "status" },
+            { type: "accepted_values", model: "orders", column: "status" },
         ],
         records: (_, ids) => purchase(ids, { order: { status: "cancelled" } }),
     },
     {
         name: "unknown-payment-method",
         description: "a new customer's order paid with 'cash'",
-        trips: [{ test: "accepted_values", model: "stg_payments", column: "payment_method" }],
+        trips: [{ type: "accepted_values", model: "stg_payments", column: "payment_method" }],
         records: (_, ids) => purchase(ids, { payment: { payment_method: "cash" } }),
     },
     {
         name: "unknown-customer",
         description: "a paid order for a customer id that was never sent",
-        trips: [{ test: "relationships", model: "orders", column: "customer_id" }],
+        trips: [{ type: "relationships", model: "orders", column: "customer_id" }],
         records: (_, ids) => purchase(ids).filter(r => r.dataset !== "raw_customers"),
     },
     {
         name: "payment-without-order",
         description: "a payment for an order id that was never sent",
-        trips: [{ test: "relationships", model: "stg_payments", column: "order_id" }],
+        trips: [{ type: "relationships", model: "stg_payments", column: "order_id" }],
         records: (_, ids) => purchase(ids).filter(r => r.dataset === "raw_payments"),
     },
     {
@@ -110,9 +103,9 @@ export const scenarios: readonly Scenario[] = [
         description: "a new customer's order with a credit card payment of amount null",
         // A null amount makes the order's sums null too: its total and its credit card column.
         trips: [
-            { test: "not_null", model: "stg_payments", column: "amount" },
-            { test: "not_null", model: "orders", column: "amount" },
-            { test: "not_null", model: "orders", column: "credit_card_amount" },
+            { type: "not_null", model: "stg_payments", column: "amount" },
+            { type: "not_null", model: "orders", column: "amount" },
+            { type: "not_null", model: "orders", column: "credit_card_amount" },
         ],
         records: (_, ids) => purchase(ids, { payment: { amount: null } }),
     },
@@ -126,16 +119,12 @@ export function findScenario(name: string): Scenario {
     return scenario;
 }
 
-/**
- * The failure view (schema-qualified) of a data test, looked up in the SQL project rather than
- * named here: the loader names each test's view (dbt's names, hashed when long) and records
- * "(<test> test on <model>.<column>)" as its origin.
- */
+/** The failure view (schema-qualified) of a data test, as the SQL project names it (dbt's name, hashed when long). */
 export function failureViewOf(project: SqlProject, test: DataTest): string {
-    const marker = `(${test.test} test on ${test.model}.${test.column})`;
-    const matches = project.models.filter(m => m.schema === project.failureSchema && m.origin.endsWith(marker));
+    const same = (t: DataTest | undefined) => t?.type === test.type && t.model === test.model && t.column === test.column;
+    const matches = project.models.filter(m => same(m.dataTest));
     if (matches.length !== 1) {
-        throw new Error(`sql/schema.yml declares no ${test.test} test on ${test.model}.${test.column}, which a scenario expects to trip`);
+        throw new Error(`sql/schema.yml declares no ${test.type} test on ${test.model}.${test.column}, which a scenario expects to trip`);
     }
     return relationKey(matches[0]);
 }

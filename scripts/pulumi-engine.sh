@@ -15,7 +15,7 @@
 #
 # The proxy this project can reach does not serve every module version, so some pieces differ
 # from the npm pins; scripts/ENGINE_NOTES.md records what is built and why:
-#   - CLI: github.com/pulumi/pulumi/pkg/v3 at V if served, else CLI_FALLBACK_VERSION.
+#   - CLI: github.com/pulumi/pulumi/pkg/v3 at V, the SDK's version (package.json pins one the proxy serves).
 #   - Language host: the separate pulumi-language-nodejs module is not served at all; the newest
 #     sdk/v3 release that still contains it (LANGHOST_SDK_VERSION) is built instead.
 #   - Kafka plugin: github.com/pulumi/pulumi-kafka/provider/v3 is not served at all; a small
@@ -26,7 +26,6 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # ---- pins: module versions the Go module proxy actually serves (see ENGINE_NOTES.md) ----------
-CLI_FALLBACK_VERSION=3.259.0 # newest github.com/pulumi/pulumi/pkg/v3 whose zip the proxy serves
 LANGHOST_SDK_VERSION=3.68.0  # newest served sdk/v3 that still holds nodejs/cmd/pulumi-language-nodejs
 # @pulumi/kafka version -> upstream github.com/Mongey/terraform-provider-kafka version it wraps.
 declare -A KAFKA_UPSTREAM=([3.13.2]=v0.13.1)
@@ -87,34 +86,20 @@ GO_BUILD=(go build -trimpath -buildvcs=false)
 # ---- the CLI ---------------------------------------------------------------------------------
 # pkg/v3's go.mod replaces sdk/v3 with ../sdk, so both sources are laid side by side.
 ensure_cli() {
-    local t=$EPOCHREALTIME ver pkg_dir="" sdk_dir="" recipe
-    for ver in "$V" "$CLI_FALLBACK_VERSION"; do
-        recipe="pulumi pkg/v3@v$ver rev$RECIPE_REV"
-        if up_to_date "$bin/pulumi" "$recipe"; then
-            cli_version="$ver"
-            return
-        fi
-    done
-    for ver in "$V" "$CLI_FALLBACK_VERSION"; do
-        if pkg_dir="$(module_dir "github.com/pulumi/pulumi/pkg/v3@v$ver")" &&
-            sdk_dir="$(module_dir "github.com/pulumi/pulumi/sdk/v3@v$ver")"; then
-            cli_version="$ver"
-            break
-        fi
-        log "github.com/pulumi/pulumi/pkg/v3@v$ver (or sdk/v3) is not served by the Go module proxy"
-        pkg_dir=""
-    done
-    [ -n "$pkg_dir" ] || die "no buildable Pulumi CLI version (tried v$V, v$CLI_FALLBACK_VERSION)"
-    [ "$cli_version" = "$V" ] || log "WARNING: building CLI v$cli_version instead of v$V (see scripts/ENGINE_NOTES.md)"
+    local t=$EPOCHREALTIME pkg_dir sdk_dir recipe="pulumi pkg/v3@v$V rev$RECIPE_REV"
+    up_to_date "$bin/pulumi" "$recipe" && return
+    pkg_dir="$(module_dir "github.com/pulumi/pulumi/pkg/v3@v$V")" &&
+        sdk_dir="$(module_dir "github.com/pulumi/pulumi/sdk/v3@v$V")" ||
+        die "the Go module proxy does not serve github.com/pulumi/pulumi/pkg/v3@v$V (or sdk/v3): pin @pulumi/pulumi in package.json to a version whose pkg/v3 zip it serves (see scripts/ENGINE_NOTES.md)"
 
-    log "building pulumi v$cli_version (cold: several minutes on 2 cores)..."
+    log "building pulumi v$V (cold: several minutes on 2 cores)..."
     copy_module "$pkg_dir" "$work/pkg"
     copy_module "$sdk_dir" "$work/sdk"
     (cd "$work/pkg" && "${GO_BUILD[@]}" \
-        -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$cli_version" \
+        -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$V" \
         -o "$bin/pulumi" ./cmd/pulumi)
-    stamp "$bin/pulumi" "pulumi pkg/v3@v$cli_version rev$RECIPE_REV"
-    log "built pulumi v$cli_version in $(elapsed "$t") s"
+    stamp "$bin/pulumi" "$recipe"
+    log "built pulumi v$V in $(elapsed "$t") s"
 }
 
 # ---- the Node.js language host ----------------------------------------------------------------

@@ -29,9 +29,10 @@ async function topicsOnBroker(prefix: string): Promise<string[]> {
     }
 }
 
+/** Resources in the stack's state besides the stack itself (which even a failed update records). */
 async function resourceCount(stack: Stack): Promise<number> {
     const state = await stack.exportStack();
-    return (state.deployment.resources ?? []).length;
+    return (state.deployment.resources ?? []).filter((r: { type: string }) => r.type !== "pulumi:pulumi:Stack").length;
 }
 
 describe("the program in external mode, on the real engine", () => {
@@ -145,18 +146,21 @@ describe("bad configuration fails the preview, naming the culprit, and creates n
     });
 
     it.each([
-        ["unknown-model", "orders.sql", (sql: string) => sql.replace("from stg_orders", "from stg_orderz"),
+        ["unknown-model", "sql/models/orders.sql", (sql: string) => sql.replace("from stg_orders", "from stg_orderz"),
             /orders\.sql: model "orders" references unknown model or source "stg_orderz"/],
-        ["cycle", "stg_orders.sql", () => "select * from orders",
+        ["cycle", "sql/models/stg_orders.sql", () => "select * from orders",
             /models form a cycle: (stg_orders -> orders -> stg_orders|orders -> stg_orders -> orders)/],
-    ])("a model problem: %s", async (stackName, file, edit, message) => {
-        const modelFile = path.join(workDir, "sql", "models", file);
-        const original = fs.readFileSync(modelFile, "utf8");
-        fs.writeFileSync(modelFile, edit(original));
+        ["bad-seed", "seeds/raw_orders.csv", (csv: string) => `${csv}100,7,2018-02-30,placed\r\n`,
+            /raw_orders\.csv:101: column "order_date": "2018-02-30" is not a date/],
+    ])("a bad input file: %s", async (stackName, file, edit, message) => {
+        const inputFile = path.join(workDir, file);
+        const original = fs.readFileSync(inputFile, "utf8");
+        fs.writeFileSync(inputFile, edit(original));
         try {
             await expectPreviewFailure(stackName, { mode: "external", kafkaBootstrapServers: brokers, materializeHost: "127.0.0.1" }, message);
+            expect(await topicsOnBroker(`${stackName}.`)).toEqual([]);
         } finally {
-            fs.writeFileSync(modelFile, original);
+            fs.writeFileSync(inputFile, original);
         }
     });
 });
@@ -178,7 +182,7 @@ describe("the SQL-object provider on PostgreSQL, on the real engine", () => {
     };
     const relations = async () =>
         (await client.query(`select c.relname, c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace
-                             where n.nspname = 'public' and c.relkind in ('r', 'v') order by 1`)).rows.map(r => `${r.relkind}:${r.relname}`);
+                             where n.nspname = 'public' and c.relkind in ('r', 'v')`)).rows.map(r => `${r.relkind}:${r.relname}`).sort();
     const definition = async (view: string) =>
         (await client.query("select pg_get_viewdef($1::regclass) as sql", [view])).rows[0].sql as string;
 
