@@ -1,7 +1,6 @@
-import * as path from "node:path";
 import { afterEach, describe, expect, inject, it } from "vitest";
-import { datasetNames, RawRecord } from "../producer/datasets";
-import { readSeeds } from "../producer/seeds";
+import { datasetNames } from "../producer/datasets";
+import { expectedMarts, martRows, seeds } from "./helpers/jaffleShop";
 import { Warehouse } from "./helpers/warehouse";
 
 /**
@@ -9,11 +8,6 @@ import { Warehouse } from "./helpers/warehouse";
  * Materialize's JSON sources, fed the seed rows as the producer sends them (typed JSON).
  */
 const postgresUrl = inject("postgresUrl");
-const seedRows = readSeeds(path.join(__dirname, "..", "seeds"));
-const seeds = Object.fromEntries(
-    datasetNames.map(name => [name, seedRows.filter(r => r.dataset.name === name).map(r => r.record)]),
-) as Record<(typeof datasetNames)[number], RawRecord[]>;
-
 const warehouses: Warehouse[] = [];
 afterEach(async () => {
     await Promise.all(warehouses.splice(0).map(w => w.close()));
@@ -24,54 +18,6 @@ async function seededWarehouse(label: string): Promise<Warehouse> {
     warehouses.push(warehouse);
     for (const name of datasetNames) await warehouse.insert(name, seeds[name]);
     return warehouse;
-}
-
-/** Cents as the "dollars.cents" text PostgreSQL prints for numeric(…, 2), without floating point. */
-function dollars(cents: number): string {
-    const sign = cents < 0 ? "-" : "";
-    const abs = Math.abs(cents);
-    return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, "0")}`;
-}
-
-/** dbt jaffle_shop's marts, computed from the seed rows in plain TypeScript, not from the views. */
-function expectedMarts() {
-    const methods = ["credit_card", "coupon", "bank_transfer", "gift_card"];
-    const orders = seeds.raw_orders.map(order => {
-        const payments = seeds.raw_payments.filter(p => p.order_id === order.id);
-        const byMethod = Object.fromEntries(
-            methods.map(m => [`${m}_amount`, payments.filter(p => p.payment_method === m).reduce((s, p) => s + Number(p.amount), 0)]),
-        );
-        const total = payments.reduce((s, p) => s + Number(p.amount), 0);
-        return {
-            order_id: String(order.id),
-            customer_id: String(order.user_id),
-            order_date: String(order.order_date),
-            status: order.status,
-            ...Object.fromEntries(Object.entries(byMethod).map(([k, v]) => [k, payments.length ? dollars(v) : null])),
-            amount: payments.length ? dollars(total) : null,
-            cents: total,
-        };
-    });
-    const customers = seeds.raw_customers.map(customer => {
-        const own = orders.filter(o => o.customer_id === String(customer.id));
-        const dates = own.map(o => o.order_date).sort();
-        const lifetime = own.reduce((s, o) => s + o.cents, 0);
-        return {
-            customer_id: String(customer.id),
-            first_name: customer.first_name,
-            last_name: customer.last_name,
-            first_order: dates[0] ?? null,
-            most_recent_order: dates[dates.length - 1] ?? null,
-            number_of_orders: own.length ? String(own.length) : null,
-            customer_lifetime_value: own.some(o => o.amount !== null) ? dollars(lifetime) : null,
-        };
-    });
-    return { orders: orders.map(({ cents: _, ...o }) => o), customers };
-}
-
-async function martRows(warehouse: Warehouse, mart: "customers" | "orders") {
-    const { rows } = await warehouse.client.query(`select * from ${mart} order by ${mart === "customers" ? "customer_id" : "order_id"}`);
-    return rows;
 }
 
 describe("the jaffle_shop marts on the seed data", () => {

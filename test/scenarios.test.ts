@@ -10,6 +10,7 @@ import { KafkaSettings } from "../producer/kafka";
 import { seedTopics } from "../producer/seed";
 import { readSeeds } from "../producer/seeds";
 import { findScenario, runScenario, Scenario, scenarios, trippedViews } from "../producer/scenarios";
+import { expectedMarts, martRows } from "./helpers/jaffleShop";
 import { createTopics, uniquePrefix } from "./helpers/kafkaTopics";
 import { copyTopicsToWarehouse, sqlDir, Warehouse } from "./helpers/warehouse";
 
@@ -99,11 +100,13 @@ describe("failure scenarios", () => {
         expect(() => resolveKafkaTarget({}, {}, noStack)).toThrow(/no Kafka broker to send to: pass --brokers.*JSS_KAFKA_BROKERS[\s\S]*no stack here/);
     });
 
-    it("on the clean seeds, nothing is tripped", async () => {
+    it("on the clean seeds, sent through Kafka, trip nothing and give jaffle_shop's marts", async () => {
         const { topics } = await seededTopics("clean");
         const warehouse = await warehouseOf(topics);
         expect(await warehouse.tripped()).toEqual([]);
-        expect(await warehouse.rows("orders")).toHaveLength(99);
+        const expected = expectedMarts();
+        expect(await martRows(warehouse, "orders")).toEqual(expected.orders);
+        expect(await martRows(warehouse, "customers")).toEqual(expected.customers);
     });
 
     it("duplicate-order, run by the CLI, trips both unique views with 99 | 2", async () => {
