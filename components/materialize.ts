@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { ExternalMaterializeSettings } from "../lib/config";
 import { SqlConnection } from "../lib/sqlObject";
 
 export interface MaterializeArgs {
@@ -60,4 +61,14 @@ export class Materialize extends pulumi.ComponentResource {
         this.psqlUrl = this.container.id.apply(() => `postgres://materialize@${host}:${args.sqlPort}/materialize`);
         this.registerOutputs({ psqlUrl: this.psqlUrl });
     }
+}
+
+/** The connection to a Materialize this program did not start (external mode); the password stays secret. */
+export function existingMaterialize(settings: ExternalMaterializeSettings): pulumi.Output<SqlConnection> {
+    return pulumi.all([settings.password]).apply(([password]) => ({
+        dialect: "materialize" as const,
+        ...settings,
+        password,
+        connectTimeoutSeconds: 60,
+    }));
 }
