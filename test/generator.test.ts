@@ -1,21 +1,18 @@
 import { spawn } from "node:child_process";
 import * as path from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { prefixedTopics } from "../producer/cli/target";
 import { GeneratedRecord, generateUnits, seedProfile } from "../producer/generator";
 import { generatorFirstId, seedIdLimit } from "../producer/idRanges";
 import { KafkaSettings } from "../producer/kafka";
-import { seedTopics } from "../producer/seed";
 import { readSeeds } from "../producer/seeds";
 import { streamUnits } from "../producer/stream";
-import { createTopics, readTopics, uniquePrefix } from "./helpers/kafkaTopics";
-import { copyTopicsToWarehouse, Warehouse } from "./helpers/warehouse";
+import { readTopics } from "./helpers/kafkaTopics";
+import { Pipeline, seedsDir } from "./helpers/pipeline";
 
 const brokers = inject("kafkaBrokers");
 const postgresUrl = inject("postgresUrl");
 const kafka: KafkaSettings = { brokers: [brokers], tls: false };
 const repo = path.join(__dirname, "..");
-const seedsDir = path.join(repo, "seeds");
 const seeds = readSeeds(seedsDir);
 const profile = seedProfile(seeds);
 
@@ -27,25 +24,8 @@ function ofDataset(records: GeneratedRecord[], dataset: string) {
     return records.filter(r => r.dataset === dataset).map(r => r.record);
 }
 
-const warehouses: Warehouse[] = [];
-afterAll(async () => {
-    await Promise.all(warehouses.map(w => w.close()));
-});
-
-async function seededTopics(label: string): Promise<{ prefix: string; topics: Record<string, string> }> {
-    const prefix = uniquePrefix(label);
-    const topics = prefixedTopics(prefix);
-    await createTopics(brokers, Object.values(topics));
-    await seedTopics({ kafka, seedsDir, topics, transactionalId: `seed-${prefix}` });
-    return { prefix, topics };
-}
-
-async function warehouseOf(topics: Record<string, string>): Promise<Warehouse> {
-    const warehouse = await Warehouse.create(postgresUrl, "generator");
-    warehouses.push(warehouse);
-    await copyTopicsToWarehouse(brokers, topics, warehouse);
-    return warehouse;
-}
+const pipeline = new Pipeline(brokers, postgresUrl);
+afterAll(() => pipeline.close());
 
 describe("the order generator", () => {
     it("learns its distributions from the seeds", () => {
@@ -96,7 +76,7 @@ describe("the order generator", () => {
     });
 
     it("streams 2,000 events on top of the seeds that trip nothing, the same events as generated, and the marts grow by them", async () => {
-        const { topics } = await seededTopics("generated");
+        const { topics } = await pipeline.seededTopics("generated");
         const summary = await streamUnits(generateUnits(profile, { seed: 11, count: 2_000 }), { kafka, topics, batchSize: 300 });
         const expected = generate(11, 2_000);
         expect(summary.total).toBe(2_000);
@@ -117,7 +97,7 @@ describe("the order generator", () => {
             expect(sent.sort(byId)).toEqual(ofDataset(expected, dataset).sort(byId));
         }
 
-        const warehouse = await warehouseOf(topics);
+        const warehouse = await pipeline.warehouseOf(topics);
         expect(await warehouse.tripped()).toEqual([]);
         expect(await warehouse.rows("customers")).toHaveLength(100 + ofDataset(expected, "raw_customers").length);
         expect(await warehouse.rows("orders")).toHaveLength(99 + ofDataset(expected, "raw_orders").length);
@@ -127,7 +107,7 @@ describe("the order generator", () => {
     });
 
     it("from the command line, stops on Ctrl-C with a summary and leaves no unit half-sent", async () => {
-        const { prefix, topics } = await seededTopics("sigint");
+        const { prefix, topics } = await pipeline.seededTopics("sigint");
         const child = spawn(
             process.execPath,
             ["--import", "tsx", "producer/cli/generate.ts", "--rate", "400", "--seed", "5", "--brokers", brokers, "--topic-prefix", prefix, "--json"],
@@ -150,7 +130,7 @@ describe("the order generator", () => {
         // About 400 events/s for about 2 s: it streamed at the rate, and stopped.
         expect(summary.total).toBeGreaterThan(200);
         expect(summary.total).toBeLessThan(2_000);
-        const warehouse = await warehouseOf(topics);
+        const warehouse = await pipeline.warehouseOf(topics);
         expect(await warehouse.tripped()).toEqual([]);
         expect(await warehouse.rows("raw_orders")).toHaveLength(99 + summary.sent.raw_orders);
         expect(await warehouse.rows("raw_payments")).toHaveLength(113 + summary.sent.raw_payments);

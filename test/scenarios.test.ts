@@ -7,41 +7,20 @@ import { prefixedTopics, resolveKafkaTarget } from "../producer/cli/target";
 import { datasetNames } from "../producer/datasets";
 import { generatorIdBase, ScenarioIds, seedIdLimit } from "../producer/idRanges";
 import { KafkaSettings } from "../producer/kafka";
-import { seedTopics } from "../producer/seed";
 import { readSeeds } from "../producer/seeds";
 import { findScenario, runScenario, Scenario, scenarios, trippedViews } from "../producer/scenarios";
 import { expectedMarts, martRows } from "./helpers/jaffleShop";
-import { createTopics, uniquePrefix } from "./helpers/kafkaTopics";
-import { copyTopicsToWarehouse, sqlDir, Warehouse } from "./helpers/warehouse";
+import { Pipeline, seedsDir } from "./helpers/pipeline";
+import { sqlDir } from "./helpers/warehouse";
 
 const brokers = inject("kafkaBrokers");
 const postgresUrl = inject("postgresUrl");
 const kafka: KafkaSettings = { brokers: [brokers], tls: false };
 const repo = path.join(__dirname, "..");
-const seedsDir = path.join(repo, "seeds");
 const project = loadSqlProject(sqlDir, datasetNames);
 
-const warehouses: Warehouse[] = [];
-afterAll(async () => {
-    await Promise.all(warehouses.map(w => w.close()));
-});
-
-/** Fresh topics holding the seeds, as `npm run up` leaves them. */
-async function seededTopics(label: string): Promise<{ prefix: string; topics: Record<string, string> }> {
-    const prefix = uniquePrefix(label);
-    const topics = prefixedTopics(prefix);
-    await createTopics(brokers, Object.values(topics));
-    await seedTopics({ kafka, seedsDir, topics, transactionalId: `seed-${prefix}` });
-    return { prefix, topics };
-}
-
-/** Everything on the topics, in a fresh warehouse running the project's SQL. */
-async function warehouseOf(topics: Record<string, string>): Promise<Warehouse> {
-    const warehouse = await Warehouse.create(postgresUrl, "scenarios");
-    warehouses.push(warehouse);
-    await copyTopicsToWarehouse(brokers, topics, warehouse);
-    return warehouse;
-}
+const pipeline = new Pipeline(brokers, postgresUrl);
+afterAll(() => pipeline.close());
 
 /** View names as Warehouse.tripped() lists them: without the failure schema. */
 function viewNames(scenario: Scenario): string[] {
@@ -101,8 +80,8 @@ describe("failure scenarios", () => {
     });
 
     it("on the clean seeds, sent through Kafka, trip nothing and give jaffle_shop's marts", async () => {
-        const { topics } = await seededTopics("clean");
-        const warehouse = await warehouseOf(topics);
+        const { topics } = await pipeline.seededTopics("clean");
+        const warehouse = await pipeline.warehouseOf(topics);
         expect(await warehouse.tripped()).toEqual([]);
         const expected = expectedMarts();
         expect(await martRows(warehouse, "orders")).toEqual(expected.orders);
@@ -110,14 +89,14 @@ describe("failure scenarios", () => {
     });
 
     it("duplicate-order, run by the CLI, trips both unique views with 99 | 2", async () => {
-        const { prefix, topics } = await seededTopics("dup-order");
+        const { prefix, topics } = await pipeline.seededTopics("dup-order");
         const { stdout } = await promisify(execFile)(
             process.execPath,
             ["--import", "tsx", "producer/cli/scenario.ts", "duplicate-order", "--brokers", brokers, "--topic-prefix", prefix],
             { cwd: repo, timeout: 60_000 },
         );
         expect(stdout).toContain("duplicate-order: sent 1 event(s)");
-        const warehouse = await warehouseOf(topics);
+        const warehouse = await pipeline.warehouseOf(topics);
         expect(await warehouse.tripped()).toEqual(viewNames(findScenario("duplicate-order")));
         const duplicate = [{ unique_field: "99", n_records: "2" }];
         expect(await warehouse.rows("public_etl_failure.unique_stg_orders_order_id")).toEqual(duplicate);
@@ -127,19 +106,19 @@ describe("failure scenarios", () => {
     it.each(scenarios.filter(s => s.name !== "duplicate-order").map(s => [s.name, s] as const))(
         "%s trips exactly its declared views",
         async (_, scenario) => {
-            const { topics } = await seededTopics(scenario.name);
+            const { topics } = await pipeline.seededTopics(scenario.name);
             await runScenario(scenario, { kafka, topics, seedsDir });
-            const warehouse = await warehouseOf(topics);
+            const warehouse = await pipeline.warehouseOf(topics);
             expect(await warehouse.tripped()).toEqual(viewNames(scenario));
         },
     );
 
     it("run one after another, trip exactly the union of their views", async () => {
-        const { topics } = await seededTopics("all");
+        const { topics } = await pipeline.seededTopics("all");
         for (const scenario of scenarios) {
             await runScenario(scenario, { kafka, topics, seedsDir });
         }
-        const warehouse = await warehouseOf(topics);
+        const warehouse = await pipeline.warehouseOf(topics);
         const union = [...new Set(scenarios.flatMap(viewNames))].sort();
         expect(await warehouse.tripped()).toEqual(union);
     });

@@ -5,6 +5,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
+import { runProcess } from "./process";
 
 /**
  * A real single-node Kafka broker (KRaft, broker + controller in one JVM) on loopback for the
@@ -138,10 +139,10 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBro
 
         // Cluster id: any 16 random bytes, base64url without padding (what `StorageTool random-uuid` prints).
         const clusterId = randomBytes(16).toString("base64url");
-        const format = await run(
+        const format = await runProcess(
             java,
             ["-Xmx256m", `-Dlog4j.configuration=file:${toolLog4jFile}`, "-cp", classpath, "kafka.tools.StorageTool", "format", "--standalone", "-t", clusterId, "-c", propsFile],
-            Math.max(deadline - Date.now(), 1_000),
+            { timeoutMs: Math.max(deadline - Date.now(), 1_000) },
         );
         if (format.code !== 0) {
             return await fail(`storage format failed (exit ${format.code}):\n${format.output}`);
@@ -352,26 +353,6 @@ async function terminate(child: ChildProcess | undefined, hasExited: () => boole
     }
 }
 
-function run(command: string, args: string[], timeoutMs: number): Promise<{ code: number | null; output: string }> {
-    return new Promise(resolve => {
-        let output = "";
-        const proc = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
-        const timer = setTimeout(() => {
-            output += `\n(timed out after ${timeoutMs} ms)`;
-            proc.kill("SIGKILL");
-        }, timeoutMs);
-        proc.stdout.on("data", d => (output += d));
-        proc.stderr.on("data", d => (output += d));
-        proc.on("error", err => {
-            clearTimeout(timer);
-            resolve({ code: null, output: `could not run ${command}: ${err.message}` });
-        });
-        proc.on("close", code => {
-            clearTimeout(timer);
-            resolve({ code, output: output.trim() });
-        });
-    });
-}
 
 /** Distinct free TCP ports on 127.0.0.1 (held open together, so they differ, then released). */
 async function freePorts(count: number): Promise<number[]> {

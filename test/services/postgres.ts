@@ -1,9 +1,11 @@
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Client } from "pg";
+import { quoteIdent } from "../../lib/quote";
+import { runProcess } from "./process";
 
 /**
  * A throwaway PostgreSQL cluster on loopback for the tests: initdb in a temporary directory, trust
@@ -85,7 +87,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
         const tail = tailOf(logFile, 40);
         if (started) {
             const [cmd, args] = pgCtl(["stop", "-m", "immediate", "-w", "-t", "30"]);
-            await run(cmd, args, dir, 30_000);
+            await runProcess(cmd, args, { cwd: dir, timeoutMs: 30_000 });
             started = false;
         }
         process.removeListener("exit", onExit);
@@ -103,7 +105,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
             "--no-locale",
             "--no-sync",
         ]);
-        const init = await run(initCmd, initArgs, dir, Math.max(deadline - Date.now(), 1_000));
+        const init = await runProcess(initCmd, initArgs, { cwd: dir, timeoutMs: Math.max(deadline - Date.now(), 1_000) });
         if (init.code !== 0) return await fail(`initdb failed (exit ${init.code}):\n${init.output}`);
 
         // Trust, but only on the Unix socket (in our private directory) and loopback.
@@ -132,7 +134,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
         for (let attempt = 1; ; attempt++) {
             port = await freePort();
             const [cmd, args] = pgCtl(["-l", logFile, "-o", `-p ${port}`, "-w", "-t", String(Math.max(Math.ceil((deadline - Date.now()) / 1000), 5)), "start"]);
-            const start = await run(cmd, args, dir, Math.max(deadline - Date.now(), 5_000) + 5_000);
+            const start = await runProcess(cmd, args, { cwd: dir, timeoutMs: Math.max(deadline - Date.now(), 5_000) + 5_000 });
             if (start.code === 0) {
                 started = true;
                 break;
@@ -172,7 +174,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
                 (stopped ??= (async () => {
                     if (started) {
                         const [cmd, args] = pgCtl(["stop", "-m", "immediate", "-w", "-t", "30"]);
-                        await run(cmd, args, dir, 35_000);
+                        await runProcess(cmd, args, { cwd: dir, timeoutMs: 35_000 });
                         started = false;
                     }
                     process.removeListener("exit", onExit);
@@ -204,30 +206,7 @@ function findBinDir(): string {
     return path.join(root, versions[0], "bin");
 }
 
-function quoteIdent(name: string): string {
-    return `"${name.replace(/"/g, '""')}"`;
-}
 
-function run(command: string, args: string[], cwd: string, timeoutMs: number): Promise<{ code: number | null; output: string }> {
-    return new Promise(resolve => {
-        let output = "";
-        const proc = spawn(command, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
-        const timer = setTimeout(() => {
-            output += `\n(timed out after ${timeoutMs} ms)`;
-            proc.kill("SIGKILL");
-        }, timeoutMs);
-        proc.stdout.on("data", d => (output += d));
-        proc.stderr.on("data", d => (output += d));
-        proc.on("error", err => {
-            clearTimeout(timer);
-            resolve({ code: null, output: `could not run ${command}: ${err.message}` });
-        });
-        proc.on("close", code => {
-            clearTimeout(timer);
-            resolve({ code, output: output.trim() });
-        });
-    });
-}
 
 function freePort(): Promise<number> {
     return new Promise((resolve, reject) => {
