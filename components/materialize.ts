@@ -49,6 +49,7 @@ export class Materialize extends pulumi.ComponentResource {
             labels: [{ label: "jaffle-shop-streaming.stack", value: args.namePrefix }],
         }, { parent: this });
 
+        // Known only once the container is healthy, so whatever connects waits for Materialize.
         this.connection = this.container.id.apply((): SqlConnection => ({
             dialect: "materialize",
             host,
@@ -58,8 +59,14 @@ export class Materialize extends pulumi.ComponentResource {
             ssl: false,
             connectTimeoutSeconds: 180,
         }));
-        this.psqlUrl = this.container.id.apply(() => `postgres://materialize@${host}:${args.sqlPort}/materialize`);
-        this.registerOutputs({ psqlUrl: this.psqlUrl });
+        this.psqlUrl = this.connection.apply(c => `postgres://${c.user}@${c.host}:${c.port}/${c.database}`);
+        this.registerOutputs({
+            host: this.connection.host,
+            port: this.connection.port,
+            user: this.connection.user,
+            database: this.connection.database,
+            psqlUrl: this.psqlUrl,
+        });
     }
 }
 
