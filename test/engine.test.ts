@@ -215,8 +215,10 @@ describe("the SQL-object provider on PostgreSQL, on the real engine", () => {
         await client?.end();
     });
 
-    it("creates the tables and views", async () => {
+    it("creates the tables and views, and a second up changes nothing", async () => {
         await stack.up();
+        const again = await stack.up();
+        expect(Object.keys(again.summary.resourceChanges ?? {})).toEqual(["same"]);
         expect(await relations()).toEqual(["r:raw_events", "v:busy_kinds", "v:event_ids", "v:event_kinds", "v:stg_events"]);
         await client.query(`insert into raw_events values ('{"id": 1, "kind": "a"}'), ('{"id": 2, "kind": "a"}')`);
         expect((await client.query("select * from busy_kinds")).rows).toEqual([{ kind: "a" }]);
