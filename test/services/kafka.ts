@@ -137,8 +137,11 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBro
         const classpath = `${libsDir}/*`;
         const log4jArg = `-Dlog4j.configuration=file:${log4jFile}`;
 
-        // Cluster id: any 16 random bytes, base64url without padding (what `StorageTool random-uuid` prints).
-        const clusterId = randomBytes(16).toString("base64url");
+        // Cluster id: 16 random bytes, base64url without padding (what `StorageTool random-uuid` prints).
+        // Like Kafka's own Uuid.randomUuid, never one starting with "-": the tool would read it as a flag.
+        let clusterId: string;
+        do clusterId = randomBytes(16).toString("base64url");
+        while (clusterId.startsWith("-"));
         const format = await runProcess(
             java,
             ["-Xmx256m", `-Dlog4j.configuration=file:${toolLog4jFile}`, "-cp", classpath, "kafka.tools.StorageTool", "format", "--standalone", "-t", clusterId, "-c", propsFile],
