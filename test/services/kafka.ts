@@ -2,10 +2,12 @@ import { ChildProcess, spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as net from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
-import { runProcess } from "./process";
+import { withTimeout } from "../../producer/send";
+import { freePorts, runProcess, tailOf } from "./process";
 
 /**
  * A real single-node Kafka broker (KRaft, broker + controller in one JVM) on loopback for the
@@ -285,6 +287,7 @@ async function waitUntilReady(
                     if (cluster.brokers.length === 0) throw new Error("no broker registered yet");
                 })(),
                 15_000,
+                "metadata step timed out after 15000 ms",
             );
             break;
         } catch (err) {
@@ -329,6 +332,7 @@ async function waitUntilReady(
                     await admin.deleteTopics({ topics: [topic] });
                 })(),
                 30_000,
+                "warm-up transaction timed out after 30000 ms",
             );
             return;
         } catch (err) {
@@ -346,34 +350,13 @@ async function terminate(child: ChildProcess | undefined, hasExited: () => boole
     if (!child || child.pid === undefined || hasExited()) return;
     const exit = new Promise<void>(resolve => child.once("exit", () => resolve()));
     child.kill("SIGTERM");
-    const graceful = await withTimeout(exit, graceMs).then(
+    const graceful = await withTimeout(exit, graceMs, `no exit within ${graceMs} ms`).then(
         () => true,
         () => false,
     );
     if (!graceful && !hasExited()) {
         child.kill("SIGKILL");
-        await withTimeout(exit, 5_000).catch(() => undefined);
-    }
-}
-
-
-/** Distinct free TCP ports on 127.0.0.1 (held open together, so they differ, then released). */
-async function freePorts(count: number): Promise<number[]> {
-    const servers: net.Server[] = [];
-    try {
-        const ports: number[] = [];
-        for (let i = 0; i < count; i++) {
-            const server = net.createServer();
-            servers.push(server);
-            await new Promise<void>((resolve, reject) => {
-                server.once("error", reject);
-                server.listen(0, "127.0.0.1", () => resolve());
-            });
-            ports.push((server.address() as net.AddressInfo).port);
-        }
-        return ports;
-    } finally {
-        await Promise.all(servers.map(s => new Promise<void>(resolve => s.close(() => resolve()))));
+        await withTimeout(exit, 5_000, "no exit within 5000 ms after SIGKILL").catch(() => undefined);
     }
 }
 
@@ -396,28 +379,8 @@ function tcpConnect(host: string, port: number, timeoutMs: number): Promise<void
     });
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`step timed out after ${ms} ms`)), ms);
-    });
-    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-function tailOf(file: string, lines: number): string {
-    try {
-        const text = fs.readFileSync(file, "utf8");
-        return text.split("\n").slice(-lines - 1).join("\n") || "(empty)";
-    } catch (err) {
-        return `(no log: ${describe(err)})`;
-    }
-}
-
 function describe(err: unknown): string {
     if (err instanceof Error) return `${err.name}: ${err.message}`;
     return String(err);
 }
 
-function sleep(ms: number): Promise<void> {
-    return new Promise(resolve => setTimeout(resolve, ms));
-}

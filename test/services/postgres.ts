@@ -1,11 +1,11 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Client } from "pg";
 import { quoteIdent } from "../../lib/quote";
-import { runProcess } from "./process";
+import { freePorts, runProcess, tailOf } from "./process";
 
 /**
  * A throwaway PostgreSQL cluster on loopback for the tests: initdb in a temporary directory, trust
@@ -83,15 +83,20 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
     };
     process.once("exit", onExit);
 
-    const fail = async (message: string, cause?: unknown): Promise<never> => {
-        const tail = tailOf(logFile, 40);
+    /** Stops the cluster if it runs and removes every trace of it. */
+    const teardown = async () => {
         if (started) {
             const [cmd, args] = pgCtl(["stop", "-m", "immediate", "-w", "-t", "30"]);
-            await runProcess(cmd, args, { cwd: dir, timeoutMs: 30_000 });
+            await runProcess(cmd, args, { cwd: dir, timeoutMs: 35_000 });
             started = false;
         }
         process.removeListener("exit", onExit);
         removeDir();
+    };
+
+    const fail = async (message: string, cause?: unknown): Promise<never> => {
+        const tail = tailOf(logFile, 40);
+        await teardown();
         const why = cause instanceof Error ? `: ${cause.message}` : cause ? `: ${String(cause)}` : "";
         throw new Error(`PostgreSQL (${binDir}): ${message}${why}\n--- tail of ${logFile} ---\n${tail}`);
     };
@@ -132,7 +137,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
         // The port is free when picked but could be taken before the server binds it: retry.
         let port = 0;
         for (let attempt = 1; ; attempt++) {
-            port = await freePort();
+            [port] = await freePorts(1);
             const [cmd, args] = pgCtl(["-l", logFile, "-o", `-p ${port}`, "-w", "-t", String(Math.max(Math.ceil((deadline - Date.now()) / 1000), 5)), "start"]);
             const start = await runProcess(cmd, args, { cwd: dir, timeoutMs: Math.max(deadline - Date.now(), 5_000) + 5_000 });
             if (start.code === 0) {
@@ -170,16 +175,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
             port,
             user: USER,
             database,
-            stop: () =>
-                (stopped ??= (async () => {
-                    if (started) {
-                        const [cmd, args] = pgCtl(["stop", "-m", "immediate", "-w", "-t", "30"]);
-                        await runProcess(cmd, args, { cwd: dir, timeoutMs: 35_000 });
-                        started = false;
-                    }
-                    process.removeListener("exit", onExit);
-                    removeDir();
-                })()),
+            stop: () => (stopped ??= teardown()),
         };
     } catch (err) {
         if (err instanceof Error && err.message.startsWith("PostgreSQL (")) throw err;
@@ -206,28 +202,3 @@ function findBinDir(): string {
     return path.join(root, versions[0], "bin");
 }
 
-
-
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = net.createServer();
-        server.once("error", reject);
-        server.listen(0, "127.0.0.1", () => {
-            const port = (server.address() as net.AddressInfo).port;
-            server.close(() => resolve(port));
-        });
-    });
-}
-
-function tailOf(file: string, lines: number): string {
-    try {
-        const text = fs.readFileSync(file, "utf8");
-        return text.split("\n").slice(-lines - 1).join("\n") || "(empty)";
-    } catch (err) {
-        return `(no log: ${err instanceof Error ? err.message : String(err)})`;
-    }
-}
-
-function sleep(ms: number): Promise<void> {
-    return new Promise(resolve => setTimeout(resolve, ms));
-}

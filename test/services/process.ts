@@ -1,4 +1,6 @@
 import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
 
 /**
  * Runs a command to completion and resolves (never rejects) with its exit code and combined
@@ -27,4 +29,34 @@ export function runProcess(
             resolve({ code, output: output.trim() });
         });
     });
+}
+
+/** Distinct free TCP ports on 127.0.0.1 (held open together, so they differ, then released). */
+export async function freePorts(count: number): Promise<number[]> {
+    const servers: net.Server[] = [];
+    try {
+        const ports: number[] = [];
+        for (let i = 0; i < count; i++) {
+            const server = net.createServer();
+            servers.push(server);
+            await new Promise<void>((resolve, reject) => {
+                server.once("error", reject);
+                server.listen(0, "127.0.0.1", () => resolve());
+            });
+            ports.push((server.address() as net.AddressInfo).port);
+        }
+        return ports;
+    } finally {
+        await Promise.all(servers.map(s => new Promise<void>(resolve => s.close(() => resolve()))));
+    }
+}
+
+/** The last lines of a service's log, for an error message. */
+export function tailOf(file: string, lines: number): string {
+    try {
+        const text = fs.readFileSync(file, "utf8");
+        return text.split("\n").slice(-lines - 1).join("\n") || "(empty)";
+    } catch (err) {
+        return `(no log: ${err instanceof Error ? err.message : String(err)})`;
+    }
 }
