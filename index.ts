@@ -1,17 +1,18 @@
 import * as pulumi from "@pulumi/pulumi";
-import { existingMaterialize, Materialize } from "./components/materialize";
+import { existingMaterialize, Materialize, psqlUrl as toPsqlUrl } from "./components/materialize";
 import { Redpanda } from "./components/redpanda";
 import { Seeder } from "./components/seeder";
 import { StreamingModels } from "./components/streamingModels";
 import { Topics } from "./components/topics";
 import { readConfig } from "./lib/config";
+import { dbtProfile as toDbtProfile } from "./lib/dbtProfile";
 import { loadSqlProject } from "./lib/sqlProject";
 import { datasetNames } from "./producer/datasets";
 import { readSeeds } from "./producer/seeds";
 
 const config = readConfig();
 // Every input file is checked before the first resource is declared, so bad input changes nothing.
-const sqlProject = loadSqlProject(config.sqlDir, datasetNames);
+const sqlProject = config.sqlObjects ? loadSqlProject(config.sqlDir, datasetNames) : undefined;
 const seedsDir = "seeds";
 if (config.seed) readSeeds(seedsDir);
 const namePrefix = `jaffle-${config.stack}`;
@@ -53,15 +54,8 @@ const topics = new Topics("topics", {
     dependsOn: redpanda ? [redpanda] : [],
 });
 
-const models = sqlConnection && new StreamingModels("models", {
-    connection: sqlConnection,
-    project: sqlProject,
-    cluster: config.cluster,
-    topics: topics.topicNames,
-    kafka: { brokers: kafka.brokersForMaterialize, tls: kafka.tls, sasl: kafka.sasl },
-    dependsOn: [...(materialize ? [materialize] : []), ...topics.topics],
-});
-
+// Seeding comes before the sources (they read their topics from the start): a topic seeded anew
+// after it was recreated gets a new epoch, and its source is rebuilt.
 const seeder = config.seed
     ? new Seeder("seed", {
           seedsDir,
@@ -70,15 +64,29 @@ const seeder = config.seed
           tls: kafka.tls,
           sasl: kafka.sasl,
           transactionalId: `jaffle-shop-streaming-seed-${pulumi.getProject()}-${config.stack}`,
-          dependsOn: [...topics.topics, ...(models?.sources ?? [])],
+          dependsOn: topics.topics,
       })
     : undefined;
 
+const models = sqlConnection && sqlProject && new StreamingModels("models", {
+    connection: sqlConnection,
+    project: sqlProject,
+    cluster: config.cluster,
+    topics: topics.topicNames,
+    topicEpochs: seeder?.epochs,
+    kafka: { brokers: kafka.brokersForMaterialize, tls: kafka.tls, sasl: kafka.sasl },
+    dependsOn: [...(materialize ? [materialize] : []), ...topics.topics],
+});
+
 export const kafkaBootstrapServers = kafka.bootstrapServers.apply(servers => servers.join(","));
 export const topicNames = topics.topicNames;
-export const psqlUrl = materialize?.psqlUrl;
+export const psqlUrl = sqlConnection && pulumi.unsecret(sqlConnection.apply(toPsqlUrl));
 export const consoleUrl = redpanda?.consoleUrl;
 export const views = models?.views;
 export const failureViews = models?.failureViews;
 export const exampleQuery = models && "select * from public_etl_failure.unique_stg_orders_order_id;";
 export const seededEvents = seeder?.sent;
+/** With sqlObjects off: the profiles.yml entry that points dbt-materialize at this stack's Materialize. */
+export const dbtProfile = !config.sqlObjects && sqlConnection
+    ? pulumi.unsecret(sqlConnection.apply(connection => toDbtProfile(connection, config.stack, config.cluster)))
+    : undefined;

@@ -49,8 +49,10 @@ export class Materialize extends pulumi.ComponentResource {
             labels: [{ label: "jaffle-shop-streaming.stack", value: args.namePrefix }],
         }, { parent: this });
 
-        // Known only once the container is healthy, so whatever connects waits for Materialize.
-        this.connection = this.container.id.apply((): SqlConnection => ({
+        // Known only once the container is healthy, so whatever connects waits for Materialize. The
+        // emulator keeps no data: a new container is a new, empty instance, so the SQL objects in
+        // it are created again.
+        this.connection = this.container.id.apply((instance): SqlConnection => ({
             dialect: "materialize",
             host,
             port: args.sqlPort,
@@ -58,8 +60,9 @@ export class Materialize extends pulumi.ComponentResource {
             database: "materialize",
             ssl: false,
             connectTimeoutSeconds: 180,
+            instance,
         }));
-        this.psqlUrl = this.connection.apply(c => `postgres://${c.user}@${c.host}:${c.port}/${c.database}`);
+        this.psqlUrl = this.connection.apply(psqlUrl);
         this.registerOutputs({
             host: this.connection.host,
             port: this.connection.port,
@@ -68,6 +71,11 @@ export class Materialize extends pulumi.ComponentResource {
             psqlUrl: this.psqlUrl,
         });
     }
+}
+
+/** A URL for psql and other PostgreSQL clients; the password, if any, is left out. */
+export function psqlUrl(c: SqlConnection): string {
+    return `postgres://${encodeURIComponent(c.user)}@${c.host}:${c.port}/${encodeURIComponent(c.database)}${c.ssl ? "?sslmode=require" : ""}`;
 }
 
 /** The connection to a Materialize this program did not start (external mode); the password stays secret. */

@@ -23,7 +23,10 @@ const adminPort = 9644;
 export class Redpanda extends pulumi.ComponentResource {
     readonly network: docker.Network;
     readonly container: docker.Container;
-    /** What this machine dials: the external listener, known only once the broker is healthy. */
+    /**
+     * What this machine dials: the external listener. A plain value, so that replacing the container
+     * changes nothing downstream; what dials it waits for this component (dependsOn).
+     */
     readonly bootstrapServers: pulumi.Output<string[]>;
     /** What containers on the network dial (Materialize's Kafka connection). */
     readonly internalBrokers: string[];
@@ -69,7 +72,7 @@ export class Redpanda extends pulumi.ComponentResource {
             labels,
         }, { parent: this });
 
-        this.bootstrapServers = this.container.id.apply(() => [`${advertisedHost}:${args.kafkaPort}`]);
+        this.bootstrapServers = pulumi.output([`${advertisedHost}:${args.kafkaPort}`]);
         this.internalBrokers = [`${containerName}:${internalKafkaPort}`];
 
         if (args.console) {

@@ -15,7 +15,7 @@ export interface SeederArgs {
     sasl?: { mechanism: SaslMechanism; username: string; password: pulumi.Input<string> };
     /** Kafka transactional id; one per stack so two stacks never fence each other. */
     transactionalId: string;
-    /** What must exist before the first event is sent (topics, sources). */
+    /** What must exist before the first event is sent (the topics). */
     dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
@@ -30,36 +30,54 @@ interface SeedingState {
     producerModule: string;
     sent?: number;
     sentDigests?: string[];
+    /** Each topic's end offsets after seeding: a topic found below them was recreated. */
+    endOffsets?: Record<string, Record<string, string>>;
+    /** Per dataset, when its topic was seeded from empty: a new epoch means a new topic. */
+    epochs?: Record<string, string>;
 }
 
 /**
  * Sends the seed rows once. The state remembers a digest of every row sent, so an unchanged `up`
  * sends nothing and an edited seed file sends only its new rows; new topics get everything again.
+ * `refresh` notices a topic that was deleted and created again (empty): that dataset counts as
+ * never seeded, so the next `up` sends its rows again and gives it a new epoch.
  * The producer is TypeScript in producer/, loaded through tsx inside the provider process
  * (a dynamic provider is a serialized closure and carries no compiled code of its own).
  */
 const seedingProvider: pulumi.dynamic.ResourceProvider<SeedingState, SeedingState> = {
     async diff(_id, olds, news) {
         const replaces = JSON.stringify(olds.topics) !== JSON.stringify(news.topics) ? ["topics"] : [];
-        const changes = replaces.length > 0 || olds.seedsHash !== news.seedsHash;
+        const unseeded = Object.keys(news.topics).some(dataset => !olds.epochs?.[dataset]);
+        const changes = replaces.length > 0 || olds.seedsHash !== news.seedsHash || unseeded;
         return { changes, replaces };
     },
     async create(inputs) {
-        return { id: inputs.transactionalId, outs: await runSeed(inputs, []) };
+        return { id: inputs.transactionalId, outs: await runSeed(inputs, [], {}) };
+    },
+    async read(id, props) {
+        if (!props) throw new Error(`no recorded state for ${id}; import is not supported`);
+        return { id, props: await forgetRecreatedTopics(props) };
     },
     async update(_id, olds, news) {
-        return { outs: await runSeed(news, olds.sentDigests ?? []) };
+        return { outs: await runSeed(news, olds.sentDigests ?? [], olds.epochs ?? {}) };
     },
     async delete() {
         // Events cannot be unsent; they go away with their topics.
     },
 };
 
-async function runSeed(state: SeedingState, alreadySent: string[]): Promise<SeedingState> {
+function loadProducer(state: SeedingState): typeof import("../producer/seed") {
     require("tsx/cjs/api").register();
-    const producer = require(state.producerModule) as typeof import("../producer/seed");
-    const result = await producer.seedTopics({
-        kafka: { brokers: state.bootstrapServers, tls: state.tls, sasl: state.sasl },
+    return require(state.producerModule);
+}
+
+function kafkaSettings(state: SeedingState) {
+    return { brokers: state.bootstrapServers, tls: state.tls, sasl: state.sasl };
+}
+
+async function runSeed(state: SeedingState, alreadySent: string[], epochs: Record<string, string>): Promise<SeedingState> {
+    const result = await loadProducer(state).seedTopics({
+        kafka: kafkaSettings(state),
         seedsDir: state.seedsDir,
         topics: state.topics,
         alreadySent,
@@ -67,7 +85,38 @@ async function runSeed(state: SeedingState, alreadySent: string[]): Promise<Seed
         timeoutMs: 60_000,
         log: message => console.error(`[seed] ${message}`),
     });
-    return { ...state, sent: result.sent, sentDigests: result.sentDigests };
+    const seededAt = new Date().toISOString();
+    return {
+        ...state,
+        sent: result.sent,
+        sentDigests: result.sentDigests,
+        endOffsets: result.endOffsets,
+        epochs: Object.fromEntries(Object.keys(state.topics).map(dataset => [dataset, epochs[dataset] ?? seededAt])),
+    };
+}
+
+/** The state as the broker has it: datasets whose topic was recreated lose their epoch and digests. */
+async function forgetRecreatedTopics(state: SeedingState): Promise<SeedingState> {
+    const producer = loadProducer(state);
+    let recreated: string[];
+    try {
+        recreated = await producer.recreatedTopics(kafkaSettings(state), state.endOffsets ?? {});
+    } catch (err) {
+        // An unreachable broker (e.g. its container is being replaced) says nothing about the topics.
+        console.error(`[seed] could not check the topics, keeping the recorded state: ${(err as Error).message}`);
+        return state;
+    }
+    const datasets = Object.keys(state.topics).filter(dataset => recreated.includes(state.topics[dataset]));
+    if (datasets.length === 0) return state;
+    const forgotten = new Set(datasets.flatMap(dataset => producer.seedDigests(state.seedsDir, dataset)));
+    const without = <T>(record: Record<string, T> | undefined, keys: string[]) =>
+        Object.fromEntries(Object.entries(record ?? {}).filter(([key]) => !keys.includes(key)));
+    return {
+        ...state,
+        sentDigests: (state.sentDigests ?? []).filter(digest => !forgotten.has(digest)),
+        endOffsets: without(state.endOffsets, datasets.map(dataset => state.topics[dataset])),
+        epochs: without(state.epochs, datasets),
+    };
 }
 
 /** Hash of the seed files' contents: a change is what makes a later `up` send new rows. */
@@ -82,16 +131,20 @@ export function hashSeeds(seedsDir: string): string {
 
 class Seeding extends pulumi.dynamic.Resource {
     declare readonly sent: pulumi.Output<number>;
+    declare readonly epochs: pulumi.Output<Record<string, string>>;
 
     constructor(name: string, state: pulumi.Inputs, opts: pulumi.CustomResourceOptions) {
-        super(seedingProvider, name, { ...state, sent: undefined, sentDigests: undefined }, opts, "jaffle-shop-streaming", "Seeding");
+        const outputsOnly = { sent: undefined, sentDigests: undefined, endOffsets: undefined, epochs: undefined };
+        super(seedingProvider, name, { ...state, ...outputsOnly }, opts, "jaffle-shop-streaming", "Seeding");
     }
 }
 
-/** Seeds the raw topics from seeds/*.csv exactly once, after the topics and sources exist. */
+/** Seeds the raw topics from seeds/*.csv exactly once, after the topics exist. */
 export class Seeder extends pulumi.ComponentResource {
     /** Rows sent by the last create or update. */
     readonly sent: pulumi.Output<number>;
+    /** Per dataset, when its topic was seeded from empty; what reads a topic is rebuilt when it changes. */
+    readonly epochs: pulumi.Output<Record<string, string>>;
 
     constructor(name: string, args: SeederArgs, opts?: pulumi.ComponentResourceOptions) {
         super("jaffle-shop-streaming:index:Seeder", name, {}, opts);
@@ -107,6 +160,7 @@ export class Seeder extends pulumi.ComponentResource {
             producerModule: path.join(__dirname, "..", "producer", "seed.ts"),
         }, { parent: this, dependsOn: args.dependsOn, additionalSecretOutputs: ["sasl"] });
         this.sent = seeding.sent;
-        this.registerOutputs({ sent: this.sent });
+        this.epochs = seeding.epochs;
+        this.registerOutputs({ sent: this.sent, epochs: this.epochs });
     }
 }

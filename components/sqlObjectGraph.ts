@@ -8,6 +8,11 @@ export interface SqlObjectGraphArgs {
     objects: SqlObjectDefinition[];
     /** Values of secret objects, by key. */
     secrets?: Record<string, pulumi.Input<string>>;
+    /**
+     * By object key, the identity of what it reads from outside the database (a source: its topic's
+     * epoch). When one changes, that object and everything downstream of it are rebuilt.
+     */
+    identities?: Record<string, pulumi.Input<string>>;
     /** Resources every object waits for (the database, the topics its sources read). */
     dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -56,6 +61,12 @@ export function planSqlObjects(objects: SqlObjectDefinition[]): PlannedSqlObject
     return planned;
 }
 
+/** One identity for several: empty while all of them are, else a hash that changes with any of them. */
+function combinedIdentity(parts: pulumi.Input<string>[]): pulumi.Output<string> {
+    return pulumi.all(parts).apply(values =>
+        values.every(value => value === "") ? "" : createHash("sha256").update(values.join("\n")).digest("hex").slice(0, 16));
+}
+
 /** A set of SQL objects created in dependency order and dropped in reverse. */
 export class SqlObjectGraph extends pulumi.ComponentResource {
     readonly objects: Record<string, SqlObject>;
@@ -63,22 +74,28 @@ export class SqlObjectGraph extends pulumi.ComponentResource {
     constructor(name: string, args: SqlObjectGraphArgs, opts?: pulumi.ComponentResourceOptions) {
         super("jaffle-shop-streaming:index:SqlObjectGraph", name, {}, opts);
         this.objects = {};
+        const identities: Record<string, pulumi.Output<string>> = {};
         for (const { definition, upstream } of planSqlObjects(args.objects)) {
             const secret = args.secrets?.[definition.key];
             if (definition.kind === "secret" && secret === undefined) {
                 throw new Error(`SQL secret "${definition.key}" has no value`);
             }
             const inputs = definition.dependsOn.map(key => this.objects[key]);
+            identities[definition.key] = combinedIdentity([
+                args.identities?.[definition.key] ?? "",
+                ...definition.dependsOn.map(key => identities[key]),
+            ]);
             this.objects[definition.key] = new SqlObject(definition.key, {
                 connection: args.connection,
                 kind: definition.kind,
                 schema: definition.schema,
                 name: definition.name,
                 create: definition.create,
-                // Derived from the inputs' ids so the engine records a property dependency on them:
-                // when an input is dropped to be replaced, the engine first drops this object too
+                upstream,
+                // Derived from the inputs' ids too, so the engine records a property dependency on
+                // them: when an input is dropped to be replaced, the engine first drops this object
                 // (a view cannot outlive what it reads).
-                upstream: pulumi.all(inputs.map(input => input.id)).apply(() => upstream),
+                identity: pulumi.all([identities[definition.key], ...inputs.map(input => input.id)]).apply(([identity]) => identity),
                 secret,
             }, { parent: this, dependsOn: [...(args.dependsOn ?? []), ...inputs] });
         }

@@ -11,6 +11,8 @@ export interface StreamingModelsArgs {
     cluster: string;
     /** Topic read by each source (source name = dataset name). */
     topics: Record<string, string>;
+    /** Per source, its topic's epoch (see Seeder): a source is rebuilt when its topic was recreated. */
+    topicEpochs?: pulumi.Input<Record<string, string>>;
     /** How Materialize reaches Kafka. */
     kafka: {
         brokers: string[];
@@ -51,6 +53,8 @@ export class StreamingModels extends pulumi.ComponentResource {
             connection: args.connection,
             objects,
             secrets: args.kafka.sasl ? { [kafkaPasswordSecretName]: args.kafka.sasl.password } : undefined,
+            identities: args.topicEpochs &&
+                Object.fromEntries(this.project.sources.map(source => [source, pulumi.output(args.topicEpochs).apply(epochs => epochs?.[source] ?? "")])),
             dependsOn: args.dependsOn,
         }, { parent: this });
 
@@ -58,10 +62,5 @@ export class StreamingModels extends pulumi.ComponentResource {
         this.failureViews = models.filter(m => m.schema === this.project.failureSchema).map(relationKey);
         this.views = models.filter(m => m.schema !== this.project.failureSchema).map(relationKey);
         this.registerOutputs({ views: this.views, failureViews: this.failureViews });
-    }
-
-    /** Objects the seeder should wait for: the sources, so no seed event predates its reader. */
-    get sources(): pulumi.Resource[] {
-        return this.project.sources.map(source => this.graph.objects[source]);
     }
 }

@@ -46,6 +46,8 @@ export interface StackConfig {
     mode: Mode;
     sqlDir: string;
     seed: boolean;
+    /** Whether this program manages the SQL objects in Materialize (else dbt does). */
+    sqlObjects: boolean;
     cluster: string;
     topics: TopicSettings;
     local?: LocalSettings;
@@ -75,6 +77,7 @@ export const configKeys = {
     mode: { kind: "string", modes: both, choices: ["local", "external"], description: "local: Redpanda and Materialize in Docker; external: existing services" },
     sqlDir: { kind: "string", modes: both, description: "directory with schema.yml, models/ and tests/ (default: sql)" },
     seed: { kind: "boolean", modes: both, description: "send seeds/*.csv to the topics once (default: true)" },
+    sqlObjects: { kind: "boolean", modes: both, description: "manage the Materialize SQL objects (connection, sources, views); false leaves them to dbt and exports dbtProfile (default: true)" },
     cluster: { kind: "string", modes: both, description: "Materialize cluster for sources, materialized views and indexes (default: quickstart)" },
     topicPrefix: { kind: "string", modes: both, description: "prefix of every topic name (default: none locally, \"<stack>.\" in external mode)" },
     topicPartitions: { kind: "integer", modes: both, description: "partitions per topic (default: 1)" },
@@ -214,6 +217,7 @@ export function readConfig(): StackConfig {
         mode,
         sqlDir: text("sqlDir") ?? "sql",
         seed: boolean("seed") ?? true,
+        sqlObjects: boolean("sqlObjects") ?? true,
         cluster: text("cluster") ?? defaults.cluster,
         topics: {
             prefix: raw("topicPrefix") ?? (mode === "external" ? `${stack}.` : ""),

@@ -22,6 +22,8 @@ export interface SqlConnection {
     ssl: boolean;
     /** How long to keep retrying while the server starts. */
     connectTimeoutSeconds: number;
+    /** The server instance (e.g. its container id): a new instance has an empty catalog. */
+    instance?: string;
 }
 
 export interface SqlObjectArgs {
@@ -30,8 +32,13 @@ export interface SqlObjectArgs {
     schema: pulumi.Input<string>;
     name: pulumi.Input<string>;
     create: pulumi.Input<string>;
-    /** Fingerprint of everything upstream: when it changes, this object is rebuilt too. */
+    /** Fingerprint of the SQL of everything upstream: when it changes, this object is rebuilt too. */
     upstream: pulumi.Input<string>;
+    /**
+     * Identity of what this object reads from outside the database, its own and its inputs' (e.g. a
+     * topic's epoch): when it changes, this object is rebuilt. Empty when there is none.
+     */
+    identity: pulumi.Input<string>;
     /** Value for a secret object, substituted for the placeholder at execution time only. */
     secret?: pulumi.Input<string>;
 }
@@ -43,16 +50,24 @@ interface SqlObjectState {
     name: string;
     create: string;
     upstream: string;
+    identity?: string;
     secret?: string;
 }
 
 const sqlObjectProvider: pulumi.dynamic.ResourceProvider<SqlObjectState, SqlObjectState> = {
     async diff(_id, olds, news) {
-        const replaces = (["kind", "schema", "name", "create", "upstream"] as const).filter(k => olds[k] !== news[k]);
+        const replaces: string[] = (["kind", "schema", "name", "create", "upstream"] as const).filter(k => olds[k] !== news[k]);
         const location = (c: SqlConnection) => `${c.dialect}://${c.host}:${c.port}/${c.database}`;
-        if (location(olds.connection) !== location(news.connection)) replaces.push("connection" as never);
+        const newInstance = olds.connection.instance !== undefined && olds.connection.instance !== news.connection.instance;
+        if (location(olds.connection) !== location(news.connection) || newInstance) replaces.push("connection");
+        // In a preview the identity may not be known yet (the seeder runs first): show "may change",
+        // not a replacement that the update may not make; the update itself sees the real value.
+        const unknown = (require("@pulumi/pulumi") as typeof import("@pulumi/pulumi")).runtime.unknownValue;
+        const identityUnknown = news.identity === unknown;
+        if (!identityUnknown && (olds.identity ?? "") !== (news.identity ?? "")) replaces.push("identity");
         const changes =
             replaces.length > 0 ||
+            identityUnknown ||
             olds.secret !== news.secret ||
             JSON.stringify(olds.connection) !== JSON.stringify(news.connection);
         return { changes, replaces, deleteBeforeReplace: true };

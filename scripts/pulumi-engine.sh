@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Makes the real Pulumi engine available without downloading any prebuilt binary: the CLI, the
-# Node.js language host and the Kafka resource plugin are built from the Go module proxy, once,
-# into a cache; later runs only check the cache.
+# Makes the real Pulumi engine available without downloading any prebuilt binary. What is already
+# installed is used first: a `pulumi` on PATH at the SDK's version (with its language host beside
+# it), and resource plugins of the SDK versions already in PULUMI_HOME. Whatever is missing is
+# built from the Go module proxy, once, into a cache; later runs only check the cache.
 #
 #   PATH="$(bash scripts/pulumi-engine.sh):$PATH"
 #
 # The LAST line of stdout is the absolute bin dir to put first on PATH (pulumi,
-# pulumi-language-nodejs, pulumi-resource-pulumi-nodejs); all progress goes to stderr. The Kafka
-# plugin is installed into ${PULUMI_HOME:-~/.pulumi}/plugins (`pulumi plugin install -f`).
+# pulumi-language-nodejs, pulumi-resource-pulumi-nodejs); all progress goes to stderr. The kafka
+# and docker plugins are installed into ${PULUMI_HOME:-~/.pulumi}/plugins (`pulumi plugin install -f`).
 #
 # Cache: ${JSS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/jaffle-shop-streaming}/pulumi-v<V>/
 # (V = the @pulumi/pulumi version pinned in package.json). Go's module and build caches are the
@@ -18,20 +19,16 @@
 #   - CLI: github.com/pulumi/pulumi/pkg/v3 at V, the SDK's version (package.json pins one the proxy serves).
 #   - Language host: the separate pulumi-language-nodejs module is not served at all; the newest
 #     sdk/v3 release that still contains it (LANGHOST_SDK_VERSION) is built instead.
-#   - Kafka plugin: github.com/pulumi/pulumi-kafka/provider/v3 is not served at all; a small
-#     local bridge of the same upstream Terraform provider, with the same tokens and property
-#     names as the @pulumi/kafka SDK, is built and installed as kafka <K>.
+#   - kafka and docker plugins: the pulumi-kafka and pulumi-docker provider modules are not served;
+#     local bridges of the same upstream Terraform providers (providers/kafka, providers/docker),
+#     with the tokens and property names of the @pulumi/kafka and @pulumi/docker SDKs (checked by
+#     providers/check-schema.ts), are built and installed at the SDKs' versions.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # ---- pins: module versions the Go module proxy actually serves (see ENGINE_NOTES.md) ----------
 LANGHOST_SDK_VERSION=3.68.0  # newest served sdk/v3 that still holds nodejs/cmd/pulumi-language-nodejs
-# @pulumi/kafka version -> upstream github.com/Mongey/terraform-provider-kafka version it wraps.
-declare -A KAFKA_UPSTREAM=([3.13.2]=v0.13.1)
-KAFKA_BRIDGE_VERSION=v3.127.0 # github.com/pulumi/pulumi-terraform-bridge/v3
-# The bridge needs Pulumi's fork of terraform-plugin-sdk/v2: the replace from the bridge's go.mod.
-KAFKA_TF_SDK_FORK=v2.0.0-20260318212141-5525259d096b
 # Bump to force a rebuild of everything when the recipes below change.
 RECIPE_REV=1
 
@@ -45,11 +42,13 @@ elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'
 
 # Version of a dependency pinned in package.json (exact x.y.z pins only).
 read_pin() {
-    local name="$1" v
-    v="$(sed -n "s/^ *\"${name//\//\\/}\": *\"\\([^\"]*\\)\".*/\\1/p" "$repo/package.json" | head -n1)"
-    [[ "$v" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "package.json: expected an exact version for $name, got '${v}'"
+    local v
+    v="$(node -p 'const p = require(process.argv[1]); p.dependencies[process.argv[2]] ?? p.devDependencies[process.argv[2]] ?? ""' "$repo/package.json" "$1")"
+    [[ "$v" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "package.json: expected an exact version for $1, got '${v}'"
     echo "$v"
 }
+
+need_go() { command -v go >/dev/null 2>&1 || die "Go (1.25.8 or newer) is needed to build $1; or install it (see the README's prerequisites)"; }
 
 # Prints the module cache dir of module@version (downloading it), or fails, printing the proxy's
 # answer, when the proxy does not serve that version. Runs in a throwaway module of its own so
@@ -88,6 +87,7 @@ GO_BUILD=(go build -trimpath -buildvcs=false)
 ensure_cli() {
     local t=$EPOCHREALTIME pkg_dir sdk_dir recipe="pulumi pkg/v3@v$V rev$RECIPE_REV"
     up_to_date "$bin/pulumi" "$recipe" && return
+    need_go "the pulumi CLI"
     pkg_dir="$(module_dir "github.com/pulumi/pulumi/pkg/v3@v$V")" &&
         sdk_dir="$(module_dir "github.com/pulumi/pulumi/sdk/v3@v$V")" ||
         die "the Go module proxy does not serve github.com/pulumi/pulumi/pkg/v3@v$V (or sdk/v3): pin @pulumi/pulumi in package.json to a version whose pkg/v3 zip it serves (see scripts/ENGINE_NOTES.md)"
@@ -107,6 +107,7 @@ ensure_langhost() {
     local t=$EPOCHREALTIME v="$LANGHOST_SDK_VERSION" dir
     local recipe="pulumi-language-nodejs sdk/v3@v$v rev$RECIPE_REV"
     up_to_date "$bin/pulumi-language-nodejs" "$recipe" && return
+    need_go "the Node.js language host"
     log "building pulumi-language-nodejs from sdk/v3@v$v..."
     dir="$(module_dir "github.com/pulumi/pulumi/sdk/v3@v$v")" || die "sdk/v3@v$v is not served by the Go module proxy"
     copy_module "$dir" "$work/sdk-langhost"
@@ -127,154 +128,89 @@ ensure_shim() {
     install -m 0755 "$src" "$bin/pulumi-resource-pulumi-nodejs"
 }
 
-# ---- the Kafka resource plugin ------------------------------------------------------------------
-# Writes the Go module of the local bridge into $1: the upstream Terraform provider mapped onto the
-# tokens and property names of the published @pulumi/kafka SDK (which it must match, since the SDK
-# is pre-generated).
-write_kafka_module() {
-    local dir="$1" upstream="$2"
-    mkdir -p "$dir/info" "$dir/cmd/pulumi-tfgen-kafka" "$dir/cmd/pulumi-resource-kafka"
-    cat >"$dir/go.mod" <<EOF
-module jaffle-shop-streaming/kafka-provider
+# ---- the resource plugins: local bridges -------------------------------------------------------
+# providers/NAME is a Go module (go.mod and go.sum committed) bridging an upstream Terraform
+# provider onto the tokens and property names of the published @pulumi/NAME SDK, which it must
+# match since the SDK is pre-generated. Where providers/NAME/UPSTREAM names a module, a copy of it
+# with providers/NAME/upstream-addon added is laid at ./upstream, which go.mod replaces it with.
 
-go 1.25.8
+tree_hash() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16); }
 
-require (
-	github.com/Mongey/terraform-provider-kafka $upstream
-	github.com/pulumi/pulumi-terraform-bridge/v3 $KAFKA_BRIDGE_VERSION
-)
-
-replace github.com/hashicorp/terraform-plugin-sdk/v2 => github.com/pulumi/terraform-plugin-sdk/v2 $KAFKA_TF_SDK_FORK
-EOF
-    cat >"$dir/info/info.go" <<'EOF'
-// Package info maps the Terraform Kafka provider onto the Pulumi tokens and property names of the
-// published @pulumi/kafka SDK.
-package info
-
-import (
-	kafka "github.com/Mongey/terraform-provider-kafka/kafka"
-	"github.com/pulumi/pulumi-terraform-bridge/v3/pkg/tfbridge"
-	shimv2 "github.com/pulumi/pulumi-terraform-bridge/v3/pkg/tfshim/sdk-v2"
-)
-
-// Version is set with -ldflags "-X jaffle-shop-streaming/kafka-provider/info.Version=...".
-var Version = "0.0.1-dev"
-
-func Provider() tfbridge.ProviderInfo {
-	prov := tfbridge.ProviderInfo{
-		P:           shimv2.NewProvider(kafka.Provider()),
-		Name:        "kafka",
-		Version:     Version,
-		DisplayName: "Kafka",
-		Description: "Kafka resources: a local build bridging Mongey/terraform-provider-kafka.",
-		License:     "Apache-2.0",
-		GitHubOrg:   "Mongey",
-		Resources: map[string]*tfbridge.ResourceInfo{
-			"kafka_topic": {Tok: "kafka:index/topic:Topic"},
-			"kafka_acl": {
-				Tok: "kafka:index/acl:Acl",
-				Fields: map[string]*tfbridge.SchemaInfo{
-					"resource_name": {Name: "aclResourceName"},
-					"resource_type": {Name: "aclResourceType"},
-				},
-			},
-			"kafka_quota":                 {Tok: "kafka:index/quota:Quota"},
-			"kafka_user_scram_credential": {Tok: "kafka:index/userScramCredential:UserScramCredential"},
-		},
-		DataSources: map[string]*tfbridge.DataSourceInfo{
-			"kafka_topic":  {Tok: "kafka:index:getTopic"},
-			"kafka_topics": {Tok: "kafka:index:getTopics"},
-		},
-	}
-	// The SDK's Topic.name is optional: Pulumi auto-names topics.
-	prov.SetAutonaming(255, "-")
-	return prov
-}
-EOF
-    cat >"$dir/cmd/pulumi-tfgen-kafka/main.go" <<'EOF'
-package main
-
-import (
-	"github.com/pulumi/pulumi-terraform-bridge/v3/pkg/tfgen"
-
-	"jaffle-shop-streaming/kafka-provider/info"
-)
-
-func main() { tfgen.Main("kafka", info.Version, info.Provider()) }
-EOF
-    cat >"$dir/cmd/pulumi-resource-kafka/main.go" <<'EOF'
-package main
-
-import (
-	_ "embed"
-
-	"github.com/pulumi/pulumi-terraform-bridge/v3/pkg/tfbridge"
-
-	"jaffle-shop-streaming/kafka-provider/info"
-)
-
-//go:embed schema.json
-var schema []byte
-
-func main() { tfbridge.Main("kafka", info.Version, info.Provider(), schema) }
-EOF
-}
-
-# Builds the plugin binary into $plugins/ (kept there, so another PULUMI_HOME needs no rebuild).
-build_kafka() {
-    local t=$EPOCHREALTIME upstream="${KAFKA_UPSTREAM[$K]:-}" kw="$work/kafka"
-    [ -n "$upstream" ] || die "no upstream Terraform provider version known for @pulumi/kafka $K: add it to KAFKA_UPSTREAM"
-    local recipe="kafka $K upstream $upstream bridge $KAFKA_BRIDGE_VERSION fork $KAFKA_TF_SDK_FORK rev$RECIPE_REV"
-    kafka_bin="$plugins/pulumi-resource-kafka-v$K"
-    up_to_date "$kafka_bin" "$recipe" && return
-    log "building the kafka $K plugin (terraform-provider-kafka $upstream, bridge $KAFKA_BRIDGE_VERSION)..."
-    rm -rf "$kw"
-    write_kafka_module "$kw/provider" "$upstream"
-    local ldflags="-X jaffle-shop-streaming/kafka-provider/info.Version=$K"
+# Builds resource plugin $1 at version $2 into $plugins/ (kept there, so another PULUMI_HOME needs
+# no rebuild) and sets plugin_bin. Further arguments: tokens of the SDK's native (not bridged) resources.
+build_bridge() {
+    local name="$1" version="$2" t=$EPOCHREALTIME
+    shift 2
+    local src="$repo/providers/$name" bw="$work/$name" upstream upstream_dir
+    local recipe
+    recipe="$name $version tree $(tree_hash "$src") checker $(sha256sum <"$repo/providers/check-schema.ts" | cut -c1-16) rev$RECIPE_REV"
+    plugin_bin="$plugins/pulumi-resource-$name-v$version"
+    up_to_date "$plugin_bin" "$recipe" && return
+    need_go "the $name plugin"
+    log "building the $name $version plugin from providers/$name (cold: minutes on 2 cores)..."
+    rm -rf "$bw"
+    mkdir -p "$bw"
+    cp -r "$src" "$bw/provider"
+    if [ -f "$src/UPSTREAM" ]; then
+        upstream="$(tr -d '[:space:]' <"$src/UPSTREAM")"
+        upstream_dir="$(module_dir "$upstream")" || die "the Go module proxy does not serve $upstream (providers/$name/UPSTREAM)"
+        copy_module "$upstream_dir" "$bw/provider/upstream"
+        cp -r "$src/upstream-addon/." "$bw/provider/upstream/"
+    fi
+    local ldflags="-s -w -X jaffle-shop-streaming/$name-provider/info.Version=$version"
     (
-        cd "$kw/provider"
-        # No go.sum is shipped: resolve it (checked against the checksum database as usual).
-        go mod tidy
-        "${GO_BUILD[@]}" -ldflags "-s -w $ldflags" -o "$kw/bin/pulumi-tfgen-kafka" ./cmd/pulumi-tfgen-kafka
-        # schema.json is embedded into the plugin, so generate it first, as the provider repos'
-        # Makefiles do. Run from the parent so tfgen finds ./provider/go.mod to locate the upstream
-        # docs; examples would need `pulumi convert` with the terraform converter plugin: skipped.
-        cd "$kw"
-        PULUMI_HOME="$kw/pulumi-home" PULUMI_CONVERT=0 \
-            "$kw/bin/pulumi-tfgen-kafka" schema --skip-examples --out provider/cmd/pulumi-resource-kafka >"$kw/tfgen.log" 2>&1 ||
+        cd "$bw/provider"
+        "${GO_BUILD[@]}" -ldflags "$ldflags" -o "$bw/bin/pulumi-tfgen-$name" "./cmd/pulumi-tfgen-$name"
+        # schema.json is embedded into the plugin, so it is generated first, as the provider repos'
+        # Makefiles do; from the parent, where tfgen finds ./provider/go.mod. Examples would need
+        # `pulumi convert` with the terraform converter plugin: skipped.
+        cd "$bw"
+        PULUMI_HOME="$bw/pulumi-home" PULUMI_CONVERT=0 \
+            "$bw/bin/pulumi-tfgen-$name" schema --skip-examples --out "provider/cmd/pulumi-resource-$name" >"$bw/tfgen.log" 2>&1 ||
             {
-                cat "$kw/tfgen.log" >&2
-                die "tfgen schema failed"
+                cat "$bw/tfgen.log" >&2
+                die "tfgen schema failed for $name"
             }
-        cd "$kw/provider"
-        "${GO_BUILD[@]}" -ldflags "-s -w $ldflags" -o "$kafka_bin" ./cmd/pulumi-resource-kafka
+        "$repo/node_modules/.bin/tsx" "$repo/providers/check-schema.ts" \
+            "provider/cmd/pulumi-resource-$name/schema.json" "$repo/node_modules/@pulumi/$name" "$@" >&2 ||
+            die "the $name bridge does not match @pulumi/$name $version (see above)"
+        cd "$bw/provider"
+        "${GO_BUILD[@]}" -ldflags "$ldflags" -o "$plugin_bin" "./cmd/pulumi-resource-$name"
     )
-    stamp "$kafka_bin" "$recipe"
-    log "built the kafka $K plugin in $(elapsed "$t") s"
+    stamp "$plugin_bin" "$recipe"
+    log "built the $name $version plugin in $(elapsed "$t") s"
 }
 
-# Installs our build as resource plugin kafka K into PULUMI_HOME unless a kafka K is there already.
-# One that this script installed from an older recipe is replaced.
-install_kafka() {
-    local pulumi_bin="$1" home="${PULUMI_HOME:-$HOME/.pulumi}"
-    local installed="$home/plugins/resource-kafka-v$K/pulumi-resource-kafka"
-    local marker="$home/plugins/resource-kafka-v$K/.built-by-jaffle-shop-streaming"
-    if "$pulumi_bin" plugin ls --json 2>/dev/null | tr -d ' \n' |
-        grep -q "\"name\":\"kafka\",\"kind\":\"resource\",\"version\":\"$K\""; then
-        if [ ! -f "$marker" ] || cmp -s "$kafka_bin" "$installed"; then
+# Resource plugin $1 at the version its SDK pins, in PULUMI_HOME: one installed by other means is
+# used as it is; else the local bridge is built and installed (replacing an older build of ours).
+ensure_plugin() {
+    local name="$1" pulumi_bin="$2" version home="${PULUMI_HOME:-$HOME/.pulumi}" listed=0
+    shift 2
+    version="$(read_pin "@pulumi/$name")"
+    local dir="$home/plugins/resource-$name-v$version"
+    if "$pulumi_bin" plugin ls --json 2>/dev/null | node -e '
+        const [name, version] = process.argv.slice(1);
+        const plugins = JSON.parse(require("fs").readFileSync(0, "utf8") || "[]") ?? [];
+        process.exit(plugins.some(p => p.name === name && p.kind === "resource" && p.version === version) ? 0 : 1);
+    ' "$name" "$version"; then
+        listed=1
+        if [ ! -f "$dir/.built-by-jaffle-shop-streaming" ]; then
+            log "using the installed $name $version plugin"
             return
         fi
-        log "replacing the stale kafka $K plugin this script installed earlier"
-        "$pulumi_bin" plugin rm resource kafka "$K" --yes >&2
     fi
-    "$pulumi_bin" plugin install resource kafka "$K" -f "$kafka_bin" >&2
-    touch "$marker"
+    build_bridge "$name" "$version" "$@"
+    if [ "$listed" -eq 1 ]; then
+        cmp -s "$plugin_bin" "$dir/pulumi-resource-$name" && return
+        log "replacing the stale $name $version plugin this script installed earlier"
+        "$pulumi_bin" plugin rm resource "$name" "$version" --yes >&2
+    fi
+    "$pulumi_bin" plugin install resource "$name" "$version" -f "$plugin_bin" >&2
+    touch "$dir/.built-by-jaffle-shop-streaming"
 }
 
 main() {
-    command -v go >/dev/null 2>&1 || die "Go (1.25.8 or newer) is needed to build the Pulumi engine"
     V="$(read_pin @pulumi/pulumi)"
-    K="$(read_pin @pulumi/kafka)"
     local cache_root="${JSS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/jaffle-shop-streaming}"
     engine="$cache_root/pulumi-v$V"
     bin="$engine/bin"
@@ -303,11 +239,12 @@ main() {
         ensure_shim
         bin_dir="$bin"
     fi
-    build_kafka
-    install_kafka "$bin_dir/pulumi"
+    ensure_plugin kafka "$bin_dir/pulumi"
+    # Image is pulumi-docker's own (buildx) resource, not a bridged one; the program does not use it.
+    ensure_plugin docker "$bin_dir/pulumi" docker:index/image:Image
 
     rm -rf "$work"
-    log "ready: pulumi $("$bin_dir/pulumi" version), kafka plugin $K ($(elapsed "$t_start") s)"
+    log "ready: pulumi $("$bin_dir/pulumi" version), kafka and docker plugins ($(elapsed "$t_start") s)"
     echo "$bin_dir"
 }
 

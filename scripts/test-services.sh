@@ -5,6 +5,9 @@
 #       leaving the Debian default cluster stopped (the tests run throwaway clusters of their own).
 #   (b) The jars of a Kafka 3.9.1 broker (test/services/kafka/pom.xml), copied by Maven into
 #       ${JSS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/jaffle-shop-streaming}/kafka-3.9.1/libs.
+#   (c) A Docker engine: none is installed when one answers (DOCKER_HOST, else the default
+#       socket); else Debian's docker.io, not started (the tests start a dockerd of their own),
+#       and mmdebstrap, which builds the test images.
 # Timings go to stderr.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,28 +38,29 @@ have_postgres_server() {
     compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null && compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null
 }
 
+# Installs Debian packages without letting them start services: invoke-rc.d asks policy-rc.d,
+# and exit status 101 means "action not allowed". Only a policy-rc.d of ours is removed afterwards.
+apt_install() {
+    command -v apt-get >/dev/null 2>&1 || die "no apt-get to install: $*"
+    local policy=/usr/sbin/policy-rc.d own_policy=0
+    if [ ! -e "$policy" ]; then
+        as_root sh -c "printf '#!/bin/sh\nexit 101\n' > $policy && chmod 755 $policy"
+        own_policy=1
+    fi
+    local status=0
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2 &&
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >&2 || status=$?
+    if [ "$own_policy" -eq 1 ]; then as_root rm -f "$policy"; fi
+    [ "$status" -eq 0 ] || die "apt-get install $* failed (exit $status)"
+}
+
 # --- (a) PostgreSQL server binaries -------------------------------------------------------------
 t=$EPOCHREALTIME
 if have_postgres_server; then
     log "postgresql: $(ls -d /usr/lib/postgresql/*/bin/initdb | tr '\n' ' ')already installed ($(elapsed "$t")s)"
 else
-    command -v apt-get >/dev/null 2>&1 || die "no PostgreSQL server binaries (/usr/lib/postgresql/*/bin/initdb) and no apt-get to install them"
     log "postgresql: installing with apt-get ..."
-    # Don't let the package start the Debian default cluster: invoke-rc.d asks policy-rc.d, and
-    # exit status 101 means "action not allowed". Only ours is removed afterwards.
-    policy=/usr/sbin/policy-rc.d
-    own_policy=0
-    if [ ! -e "$policy" ]; then
-        as_root sh -c "printf '#!/bin/sh\nexit 101\n' > $policy && chmod 755 $policy"
-        own_policy=1
-    fi
-    cleanup_policy() { if [ "$own_policy" -eq 1 ]; then as_root rm -f "$policy"; fi; }
-    trap cleanup_policy EXIT
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql >&2
-    cleanup_policy
-    own_policy=0
-    trap - EXIT
+    apt_install postgresql
     # Belt and braces, in case a cluster was started anyway (no policy-rc.d support, systemd).
     if command -v pg_lsclusters >/dev/null 2>&1; then
         pg_lsclusters --no-header 2>/dev/null | while read -r ver name _port status _rest; do
@@ -107,6 +111,25 @@ else
         log "kafka $KAFKA_VERSION: $(ls "$libs" | wc -l) jars in $libs ($(elapsed "$t")s)"
     fi
     flock -u 9
+fi
+
+# --- (c) Docker engine and mmdebstrap -----------------------------------------------------------
+t=$EPOCHREALTIME
+if command -v docker >/dev/null 2>&1 && docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then
+    log "docker: a daemon answers at ${DOCKER_HOST:-the default socket}; the tests use it ($(elapsed "$t")s)"
+    missing=()
+else
+    missing=()
+    [ -x /usr/sbin/dockerd ] || [ -x /usr/bin/dockerd ] || missing+=(docker.io)
+    command -v docker >/dev/null 2>&1 || missing+=(docker.io)
+fi
+command -v mmdebstrap >/dev/null 2>&1 || missing+=(mmdebstrap)
+if [ "${#missing[@]}" -gt 0 ]; then
+    log "docker: installing $(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')with apt-get ..."
+    apt_install $(printf '%s\n' "${missing[@]}" | sort -u)
+    log "docker: installed ($(elapsed "$t")s)"
+else
+    log "docker: dockerd and mmdebstrap already installed ($(elapsed "$t")s)"
 fi
 
 log "ready ($(elapsed "$t_start")s in all)"

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { Stack } from "@pulumi/pulumi/automation";
-import { copyProject, engineEnv, newStack, StepLog } from "./helpers/engine";
+import { copyProject, engineEnv, newStack, resourceCount, StepLog } from "./helpers/engine";
 import { readTopics, testKafka } from "./helpers/kafkaTopics";
 
 /**
@@ -27,12 +27,6 @@ async function topicsOnBroker(prefix: string): Promise<string[]> {
     } finally {
         await admin.disconnect();
     }
-}
-
-/** Resources in the stack's state besides the stack itself (which even a failed update records). */
-async function resourceCount(stack: Stack): Promise<number> {
-    const state = await stack.exportStack();
-    return (state.deployment.resources ?? []).filter((r: { type: string }) => r.type !== "pulumi:pulumi:Stack").length;
 }
 
 describe("the program in external mode, on the real engine", () => {

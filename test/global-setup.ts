@@ -1,11 +1,13 @@
 import type { TestProject } from "vitest/node";
+import { DockerEngine, startDocker } from "./services/docker";
 import { KafkaBroker, startKafka } from "./services/kafka";
 import { PostgresServer, startPostgres } from "./services/postgres";
 
 /**
  * vitest globalSetup: real services on loopback for the whole run, started once and in parallel
- * in the main process: a single-node Kafka 3.9 broker (KRaft) and a throwaway PostgreSQL cluster.
- * Tests reach them with `inject("kafkaBrokers")`, `inject("postgresUrl")`, `inject("kafkaLibsDir")`.
+ * in the main process: a single-node Kafka 3.9 broker (KRaft), a throwaway PostgreSQL cluster, and
+ * a Docker engine with the test images. Tests reach them with `inject("kafkaBrokers")`,
+ * `inject("postgresUrl")`, `inject("kafkaLibsDir")`, `inject("docker")`.
  * Nothing is skipped: if a service can't start, setup throws and the run fails.
  * What they need installed comes from `bash scripts/test-services.sh` (npm test runs it).
  */
@@ -17,6 +19,8 @@ declare module "vitest" {
         postgresUrl: string;
         /** The Kafka jars, for `java -cp '<dir>/*' org.apache.kafka.tools.ProducerPerformance ...`. */
         kafkaLibsDir: string;
+        /** The Docker engine: DOCKER_HOST, the test images, and the prefix of this run's stack names. */
+        docker: { host: string; images: { broker: string; materialize: string }; prefix: string };
     }
 }
 
@@ -33,34 +37,34 @@ async function timed<T>(name: string, start: () => Promise<T>, describe: (servic
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
     const began = Date.now();
-    const [kafka, postgres] = await Promise.allSettled([
+    const [kafka, postgres, dockerEngine] = await Promise.allSettled([
         timed("kafka", () => startKafka(), (k: KafkaBroker) => `${k.brokers} (log ${k.logFile})`),
         timed("postgres", () => startPostgres(), (p: PostgresServer) => p.url),
+        timed("docker", () => startDocker(), (d: DockerEngine) => `${d.host}, images ${d.images.broker} ${d.images.materialize}`),
     ]);
+    const services = [kafka, postgres, dockerEngine];
+    const stopAll = () =>
+        Promise.allSettled(services.map(s => (s.status === "fulfilled" ? s.value.stop() : undefined)));
 
-    if (kafka.status === "rejected" || postgres.status === "rejected") {
+    if (kafka.status === "rejected" || postgres.status === "rejected" || dockerEngine.status === "rejected") {
         // Stop whichever did start, then fail the whole run with every reason.
-        await Promise.allSettled([
-            kafka.status === "fulfilled" ? kafka.value.stop() : undefined,
-            postgres.status === "fulfilled" ? postgres.value.stop() : undefined,
-        ]);
-        const reasons = [kafka, postgres]
+        await stopAll();
+        const reasons = services
             .filter((r): r is PromiseRejectedResult => r.status === "rejected")
             .map(r => (r.reason instanceof Error ? r.reason.message : String(r.reason)));
         throw new Error(`test services failed to start (nothing was skipped; the run fails):\n\n${reasons.join("\n\n")}`);
     }
 
-    const broker = kafka.value;
-    const db = postgres.value;
     log(`services up in ${((Date.now() - began) / 1000).toFixed(1)} s`);
-
-    project.provide("kafkaBrokers", broker.brokers);
-    project.provide("postgresUrl", db.url);
-    project.provide("kafkaLibsDir", broker.libsDir);
+    project.provide("kafkaBrokers", kafka.value.brokers);
+    project.provide("postgresUrl", postgres.value.url);
+    project.provide("kafkaLibsDir", kafka.value.libsDir);
+    const { host, images, prefix } = dockerEngine.value;
+    project.provide("docker", { host, images, prefix });
 
     return async () => {
         const stopping = Date.now();
-        const results = await Promise.allSettled([broker.stop(), db.stop()]);
+        const results = await stopAll();
         log(`services stopped in ${((Date.now() - stopping) / 1000).toFixed(1)} s`);
         const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
         if (failed.length > 0) {

@@ -7,11 +7,11 @@ const repo = path.resolve(__dirname, "..", "..");
 
 /**
  * The real Pulumi engine on a throwaway file backend. The CLI, the Node.js language host and the
- * plugins come from PATH (scripts/pulumi-engine.sh puts them there); the docker plugin can't be
- * had here, so automatic plugin downloads are off and the programs under test declare no
- * Docker resources.
+ * kafka and docker plugins come from PATH and PULUMI_HOME (scripts/pulumi-engine.sh puts them
+ * there); nothing can be downloaded here, so automatic plugin downloads are off. `dockerHost` is the
+ * Docker engine the docker provider talks to.
  */
-export function engineEnv(): Record<string, string> {
+export function engineEnv(dockerHost?: string): Record<string, string> {
     const backend = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-state-"));
     return {
         PULUMI_BACKEND_URL: `file://${backend}`,
@@ -19,6 +19,7 @@ export function engineEnv(): Record<string, string> {
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PATH: process.env.PATH ?? "",
+        ...(dockerHost ? { DOCKER_HOST: dockerHost } : {}),
     };
 }
 
@@ -33,6 +34,12 @@ export function copyProject(entries: string[], projectDir = "."): string {
     }
     fs.symlinkSync(path.join(repo, "node_modules"), path.join(dir, "node_modules"));
     return path.join(dir, projectDir);
+}
+
+/** Resources in the stack's state besides the stack itself (which even a failed update records). */
+export async function resourceCount(stack: Stack): Promise<number> {
+    const state = await stack.exportStack();
+    return (state.deployment.resources ?? []).filter((r: { type: string }) => r.type !== "pulumi:pulumi:Stack").length;
 }
 
 export async function newStack(

@@ -101,7 +101,9 @@ export async function runProgram(options: RunOptions = {}): Promise<ProgramRun> 
 
 function mockOutputs(args: pulumi.runtime.MockResourceArgs): Record<string, unknown> {
     if (args.type === "docker:index/remoteImage:RemoteImage") return { imageId: `sha256:${args.name}` };
-    if (args.type === "pulumi-nodejs:dynamic/jaffle-shop-streaming:Seeding") return { sent: 0 };
+    if (args.type === "pulumi-nodejs:dynamic/jaffle-shop-streaming:Seeding") {
+        return { sent: 0, epochs: { raw_customers: "epoch-c", raw_orders: "epoch-o", raw_payments: "epoch-p" } };
+    }
     return {};
 }
 

@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { withTimeout } from "../../producer/send";
-import { freePorts, runProcess, tailOf } from "./process";
+import { freePorts, runProcess, tailOf, terminate } from "./process";
 
 /**
  * A real single-node Kafka broker (KRaft, broker + controller in one JVM) on loopback for the
@@ -346,20 +346,6 @@ async function waitUntilReady(
 }
 
 /** SIGTERM, then SIGKILL after graceMs; resolves once the process has exited. */
-async function terminate(child: ChildProcess | undefined, hasExited: () => boolean, graceMs: number): Promise<void> {
-    if (!child || child.pid === undefined || hasExited()) return;
-    const exit = new Promise<void>(resolve => child.once("exit", () => resolve()));
-    child.kill("SIGTERM");
-    const graceful = await withTimeout(exit, graceMs, `no exit within ${graceMs} ms`).then(
-        () => true,
-        () => false,
-    );
-    if (!graceful && !hasExited()) {
-        child.kill("SIGKILL");
-        await withTimeout(exit, 5_000, "no exit within 5000 ms after SIGKILL").catch(() => undefined);
-    }
-}
-
 function tcpConnect(host: string, port: number, timeoutMs: number): Promise<void> {
     return new Promise((resolve, reject) => {
         const socket = net.connect({ host, port });

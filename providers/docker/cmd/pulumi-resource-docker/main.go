@@ -1,0 +1,14 @@
+package main
+
+import (
+	_ "embed"
+
+	"github.com/pulumi/pulumi-terraform-bridge/v3/pkg/tfbridge"
+
+	"jaffle-shop-streaming/docker-provider/info"
+)
+
+//go:embed schema.json
+var schema []byte
+
+func main() { tfbridge.Main("docker", info.Version, info.Provider(), schema) }
