@@ -91,11 +91,11 @@ export class SqlObjectGraph extends pulumi.ComponentResource {
                 schema: definition.schema,
                 name: definition.name,
                 create: definition.create,
-                upstream,
-                // Derived from the inputs' ids too, so the engine records a property dependency on
-                // them: when an input is dropped to be replaced, the engine first drops this object
+                // Derived from the inputs' ids so the engine records a property dependency on them:
+                // when an input is dropped to be replaced, the engine first drops this object too
                 // (a view cannot outlive what it reads).
-                identity: pulumi.all([identities[definition.key], ...inputs.map(input => input.id)]).apply(([identity]) => identity),
+                upstream: pulumi.all(inputs.map(input => input.id)).apply(() => upstream),
+                identity: identities[definition.key],
                 secret,
             }, { parent: this, dependsOn: [...(args.dependsOn ?? []), ...inputs] });
         }
