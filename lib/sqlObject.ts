@@ -52,6 +52,8 @@ interface SqlObjectState {
     upstream: string;
     identity?: string;
     secret?: string;
+    /** The definition as the server reports it, for the kinds it reports (see liveDefinition). */
+    live?: string;
 }
 
 const sqlObjectProvider: pulumi.dynamic.ResourceProvider<SqlObjectState, SqlObjectState> = {
@@ -74,16 +76,24 @@ const sqlObjectProvider: pulumi.dynamic.ResourceProvider<SqlObjectState, SqlObje
     },
 
     async create(inputs) {
-        await withSql(inputs.connection, async client => {
+        const live = await withSql(inputs.connection, async client => {
             await client.query(bindSecret(inputs.create, inputs.secret));
+            return liveDefinition(client, inputs);
         });
-        return { id: qualifiedName(inputs), outs: inputs };
+        return { id: qualifiedName(inputs), outs: withLive(inputs, live) };
     },
 
+    // The definition as the server keeps it is recorded at create; one that differs later was
+    // changed by hand: refresh then shows `create` as it is live, and the next up puts the declared
+    // statement back.
     async read(id, props) {
         if (!props) throw new Error(`no recorded state for ${id}; import is not supported`);
-        const exists = await withSql(props.connection, client => objectExists(client, props));
-        return exists ? { id, props } : { id: "", props };
+        return withSql(props.connection, async client => {
+            if (!(await objectExists(client, props))) return { id: "", props };
+            const live = await liveDefinition(client, props);
+            if (props.live === undefined || live === props.live) return { id, props: withLive(props, live) };
+            return { id, props: withLive({ ...props, create: `${driftMarker}\n${live}` }, live) };
+        });
     },
 
     async update(_id, olds, news) {
@@ -92,7 +102,7 @@ const sqlObjectProvider: pulumi.dynamic.ResourceProvider<SqlObjectState, SqlObje
                 await client.query(bindSecret(`ALTER SECRET ${quoteIdent(news.schema)}.${quoteIdent(news.name)} AS ${secretPlaceholder}`, news.secret));
             });
         }
-        return { outs: news };
+        return { outs: withLive(news, olds.live) };
     },
 
     async delete(_id, props) {
@@ -104,6 +114,41 @@ const sqlObjectProvider: pulumi.dynamic.ResourceProvider<SqlObjectState, SqlObje
 
 function qualifiedName(object: { kind: SqlObjectKind; schema: string; name: string }): string {
     return object.kind === "schema" ? object.name : `${object.schema}.${object.name}`;
+}
+
+/** The state with the live definition, where there is one (a property can't be undefined in state). */
+function withLive(state: SqlObjectState, live: string | undefined): SqlObjectState {
+    const { live: _previous, ...rest } = state;
+    return live === undefined ? rest : { ...rest, live };
+}
+
+/** What `create` becomes in the state when refresh finds the object changed by hand. */
+const driftMarker = "-- changed outside Pulumi; as it is now:";
+
+/**
+ * The server's own rendering of a view's or materialized view's definition (PostgreSQL:
+ * pg_get_viewdef; Materialize: SHOW CREATE, whose second column is the statement), for
+ * sources, connections and indexes too on Materialize; undefined for the kinds neither reports.
+ */
+async function liveDefinition(
+    client: import("pg").Client,
+    object: { connection: SqlConnection; kind: SqlObjectKind; schema: string; name: string },
+): Promise<string | undefined> {
+    if (object.connection.dialect === "materialize") {
+        if (!["view", "materialized view", "source", "connection", "index"].includes(object.kind)) return undefined;
+        const result = await client.query({
+            text: `SHOW CREATE ${object.kind.toUpperCase()} ${quoteIdent(object.schema)}.${quoteIdent(object.name)}`,
+            rowMode: "array",
+        });
+        return String(result.rows[0]?.[1] ?? "");
+    }
+    if (object.kind !== "view" && object.kind !== "materialized view") return undefined;
+    const result = await client.query(
+        `select pg_get_viewdef(c.oid) as definition from pg_catalog.pg_class c
+         join pg_catalog.pg_namespace n on c.relnamespace = n.oid where n.nspname = $1 and c.relname = $2`,
+        [object.schema, object.name],
+    );
+    return result.rows[0]?.definition as string | undefined;
 }
 
 function dropSql(object: { kind: SqlObjectKind; schema: string; name: string }): string {

@@ -242,6 +242,23 @@ describe("the SQL-object provider on PostgreSQL, on the real engine", () => {
         expect(await relations()).toContain("v:event_ids");
     });
 
+    it("notices on refresh a view changed by hand, and the next up puts the declared one back", async () => {
+        const quiet = await stack.refresh();
+        expect(Object.keys(quiet.summary.resourceChanges ?? {})).toEqual(["same"]);
+
+        await client.query("create or replace view event_ids as select id, 42 as extra from stg_events");
+        const refresh = await stack.refresh();
+        expect(refresh.summary.resourceChanges?.update).toBe(1);
+        const preview = new StepLog();
+        await stack.preview({ onEvent: preview.onEvent });
+        expect(preview.names("replace")).toEqual(["event_ids"]);
+
+        await stack.up();
+        expect(await definition("event_ids")).not.toContain("extra");
+        const again = await stack.up();
+        expect(Object.keys(again.summary.resourceChanges ?? {})).toEqual(["same"]);
+    });
+
     it("destroys every object", async () => {
         await stack.destroy();
         expect(await relations()).toEqual([]);
