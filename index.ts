@@ -5,6 +5,7 @@ import { Seeder } from "./components/seeder";
 import { StreamingModels } from "./components/streamingModels";
 import { Topics } from "./components/topics";
 import { readConfig } from "./lib/config";
+import { definedOutputs } from "./lib/outputs";
 import { dbtProfile as toDbtProfile } from "./lib/dbtProfile";
 import { loadSqlProject } from "./lib/sqlProject";
 import { datasetNames } from "./producer/datasets";
@@ -78,15 +79,20 @@ const models = sqlConnection && sqlProject && new StreamingModels("models", {
     dependsOn: [...(materialize ? [materialize] : []), ...topics.topics],
 });
 
-export const kafkaBootstrapServers = kafka.bootstrapServers.apply(servers => servers.join(","));
-export const topicNames = topics.topicNames;
-export const psqlUrl = sqlConnection && pulumi.unsecret(sqlConnection.apply(toPsqlUrl));
-export const consoleUrl = redpanda?.consoleUrl;
-export const views = models?.views;
-export const failureViews = models?.failureViews;
-export const exampleQuery = models && "select * from public_etl_failure.unique_stg_orders_order_id;";
-export const seededEvents = seeder?.sent;
-/** With sqlObjects off: the profiles.yml entry that points dbt-materialize at this stack's Materialize. */
-export const dbtProfile = !config.sqlObjects && sqlConnection
-    ? pulumi.unsecret(sqlConnection.apply(connection => toDbtProfile(connection, config.stack, config.cluster)))
-    : undefined;
+// Outputs that don't apply to this stack (no Materialize, no seeding, no console) are left out
+// rather than shown as empty. (`export =`: Pulumi reads module.exports; a default export would
+// nest everything under "default".)
+export = definedOutputs({
+    kafkaBootstrapServers: kafka.bootstrapServers.apply(servers => servers.join(",")),
+    topicNames: topics.topicNames,
+    psqlUrl: sqlConnection && pulumi.unsecret(sqlConnection.apply(toPsqlUrl)),
+    consoleUrl: redpanda?.consoleUrl,
+    views: models?.views,
+    failureViews: models?.failureViews,
+    exampleQuery: models && "select * from public_etl_failure.unique_stg_orders_order_id;",
+    seededEvents: seeder?.sent,
+    /** With sqlObjects off: the profiles.yml entry that points dbt-materialize at this stack's Materialize. */
+    dbtProfile: !config.sqlObjects && sqlConnection
+        ? pulumi.unsecret(sqlConnection.apply(connection => toDbtProfile(connection, config.stack, config.cluster)))
+        : undefined,
+});

@@ -196,6 +196,12 @@ async function withSql<T>(connection: SqlConnection, work: (client: import("pg")
             await client.connect();
         } catch (err) {
             await client.end().catch(() => undefined);
+            // Waiting helps a server that is starting, not one that answers no: a missing database
+            // (3D000) or refused credentials (28000, 28P01) fail at once.
+            const code = (err as { code?: string }).code;
+            if (code === "3D000" || code === "28000" || code === "28P01") {
+                throw new Error(`${where}: ${(err as Error).message}`);
+            }
             if (Date.now() >= deadline) {
                 throw new Error(
                     `could not connect to ${where} within ${connection.connectTimeoutSeconds}s ` +

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { Stack } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { copyProject, engineEnv, newStack, resourceCount, StepLog } from "./helpers/engine";
 import { readTopics, testKafka } from "./helpers/kafkaTopics";
 
@@ -50,6 +50,8 @@ describe("the program in external mode, on the real engine", () => {
 
         const up = await alice.up();
         expect(up.summary.result).toBe("succeeded");
+        // Outputs that don't apply to this stack (no Materialize, no console) are left out, not warned about.
+        expect(up.stdout).not.toContain("Undefined value");
         expect(await topicsOnBroker("alice.")).toEqual(["alice.raw_customers", "alice.raw_orders", "alice.raw_payments"]);
         expect(up.outputs.seededEvents.value).toBe(312);
 
@@ -114,6 +116,16 @@ describe("the program in external mode, on the real engine", () => {
         await alice.destroy();
         expect(await topicsOnBroker("alice.")).toEqual([]);
         expect(await resourceCount(alice)).toBe(0);
+    });
+});
+
+describe("the tracked dev stack file", () => {
+    it("stays unchanged when the dev stack is created (as npm run up does), with the empty passphrase", async () => {
+        const workDir = copyProject(["Pulumi.yaml", "Pulumi.dev.yaml"]);
+        const tracked = fs.readFileSync(path.join(workDir, "Pulumi.dev.yaml"), "utf8");
+        const stack = await LocalWorkspace.createStack({ stackName: "dev", workDir }, { envVars: { ...engineEnv(), PULUMI_CONFIG_PASSPHRASE: "" } });
+        expect((await stack.getConfig("jaffle-shop-streaming:portBase")).value).toBe("19092");
+        expect(fs.readFileSync(path.join(workDir, "Pulumi.dev.yaml"), "utf8")).toBe(tracked);
     });
 });
 
@@ -257,6 +269,20 @@ describe("the SQL-object provider on PostgreSQL, on the real engine", () => {
         expect(await definition("event_ids")).not.toContain("extra");
         const again = await stack.up();
         expect(Object.keys(again.summary.resourceChanges ?? {})).toEqual(["same"]);
+    });
+
+    it("fails at once, naming it, when the database does not exist (no retrying as for a server still starting)", async () => {
+        const missing = await newStack(workDir, "missing-database", env, {
+            sqlDir,
+            sources: '["raw_events"]',
+            host: url.hostname,
+            port: url.port,
+            user: decodeURIComponent(url.username),
+            database: "no_such_database",
+        });
+        const error = await missing.up().then(() => undefined, (err: Error) => err);
+        expect(error?.message).toMatch(/database "no_such_database" does not exist/);
+        expect(error?.message).not.toMatch(/could not connect .* within \d+s/);
     });
 
     it("destroys every object", async () => {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { Stack } from "@pulumi/pulumi/automation";
 import { copyProject, engineEnv, newStack, resourceCount, StepLog } from "./helpers/engine";
 import { readTopics, testKafka } from "./helpers/kafkaTopics";
+import { stackOutputs } from "../producer/cli/target";
 import { docker, labelled } from "./services/docker";
 import { freePortBlock } from "./services/process";
 
@@ -141,6 +142,10 @@ describe("local mode on a real Docker engine", () => {
             type: "materialize", host: "127.0.0.1", port: alice.portBase + 1, user: "materialize", dbname: "materialize", schema: "public",
         });
         expect(outputs.views).toBeUndefined();
+
+        // The producer commands read the same outputs with the CLI npm run up uses, on PATH or not.
+        const fromCli = stackOutputs({ ...env, STACK: alice.name, PATH: "/usr/bin:/bin" });
+        expect(fromCli.kafkaBootstrapServers).toBe(`127.0.0.1:${alice.portBase}`);
         const state = await alice.stack.exportStack();
         expect(state.deployment.resources.filter((r: { type: string }) => r.type.endsWith(":SqlObject"))).toEqual([]);
     });

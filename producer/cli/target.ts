@@ -1,4 +1,6 @@
 import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { datasetNames } from "../datasets";
 import { kafkaSettingsFromEnv, KafkaSettings } from "../kafka";
@@ -19,7 +21,7 @@ export function stackOutputs(env: NodeJS.ProcessEnv = process.env): Record<strin
     const stack = env.STACK || "dev";
     const backend = env.PULUMI_BACKEND_URL || `file://${path.join(repoDir, ".pulumi-state")}`;
     try {
-        const json = execFileSync("pulumi", ["stack", "output", "--json", "--stack", stack], {
+        const json = execFileSync(pulumiCli(env), ["stack", "output", "--json", "--stack", stack], {
             cwd: repoDir,
             env: { ...env, PULUMI_BACKEND_URL: backend, PULUMI_CONFIG_PASSPHRASE: env.PULUMI_CONFIG_PASSPHRASE ?? "" },
             encoding: "utf8",
@@ -28,9 +30,31 @@ export function stackOutputs(env: NodeJS.ProcessEnv = process.env): Record<strin
         return JSON.parse(json) as Record<string, unknown>;
     } catch (err) {
         const e = err as Error & { code?: string; stderr?: string };
-        const why = e.code === "ENOENT" ? "the pulumi CLI is not on PATH" : (e.stderr || e.message).trim();
+        const why = (e.stderr || e.message).trim();
         throw new Error(`cannot read the outputs of stack "${stack}" (backend ${backend}): ${why}`);
     }
+}
+
+/**
+ * The pulumi CLI that `npm run up` uses: the one on PATH, else the one scripts/pulumi-engine.sh
+ * built into its cache (for the @pulumi/pulumi version package.json pins).
+ */
+export function pulumiCli(env: NodeJS.ProcessEnv = process.env): string {
+    const executable = (file: string) => {
+        try {
+            fs.accessSync(file, fs.constants.X_OK);
+            return true;
+        } catch {
+            return false;
+        }
+    };
+    const onPath = (env.PATH ?? "").split(path.delimiter).filter(Boolean).map(dir => path.join(dir, "pulumi")).find(executable);
+    if (onPath) return onPath;
+    const version = (require(path.join(repoDir, "package.json")) as { dependencies: Record<string, string> }).dependencies["@pulumi/pulumi"];
+    const cacheDir = env.JSS_CACHE_DIR || path.join(env.XDG_CACHE_HOME || path.join(env.HOME || os.homedir(), ".cache"), "jaffle-shop-streaming");
+    const built = path.join(cacheDir, `pulumi-v${version}`, "bin", "pulumi");
+    if (executable(built)) return built;
+    throw new Error(`no pulumi CLI: none on PATH, and none built yet in ${built} (npm run up builds it)`);
 }
 
 export function prefixedTopics(prefix: string): Record<string, string> {

@@ -68,7 +68,7 @@ export async function runProgram(options: RunOptions = {}): Promise<ProgramRun> 
             return undefined;
         });
         try {
-            program = { ...(await import("../../index")) };
+            program = { ...(await import("../../index")).default };
         } catch (err) {
             // Rethrown below: thrown from here it would also surface as unhandled stack rejections.
             programError = err;
