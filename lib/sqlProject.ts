@@ -3,11 +3,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { quoteIdent, quoteLiteral } from "./quote";
+import { readQueries } from "./sqlDependencies";
 
 /**
  * The SQL project in `sql/`: models (one SELECT per file), their data tests declared in
- * `schema.yml` the way dbt declares them, and the dependency graph read from the SQL itself.
- * Everything here is dialect-free; DDL for a particular database is rendered elsewhere.
+ * `schema.yml` the way dbt declares them, and the dependency graph read from the SQL itself
+ * (parsed with PostgreSQL's grammar, which Materialize speaks). DDL for a particular database is
+ * rendered elsewhere.
  */
 
 export type Materialization = "view" | "materialized_view";
@@ -55,6 +57,15 @@ export class SqlProjectError extends Error {
     }
 }
 
+/** A model and the SQL it was read from, so that an error in the SQL can point into its file. */
+interface ModelSql {
+    model: SqlModel;
+    /** The model's own file or, for a failure view, its test's template. */
+    file: string;
+    /** The SQL as that file has it (rendered, for a test), untrimmed: positions in it are the file's. */
+    text: string;
+}
+
 interface DeclaredColumn {
     name: string;
     tests?: (string | Record<string, Record<string, unknown>>)[];
@@ -88,7 +99,7 @@ export function loadSqlProject(
         }
     }
 
-    const models: SqlModel[] = [];
+    const loaded: ModelSql[] = [];
     for (const model of declared) {
         const file = path.join(modelsDir, `${model.name}.sql`);
         if (!fs.existsSync(file)) {
@@ -103,24 +114,31 @@ export function loadSqlProject(
         if (model.indexes && materialized !== "materialized_view") {
             throw new SqlProjectError(`${schemaFile}: model "${model.name}": indexes need materialized: materialized_view`);
         }
-        models.push({
-            schema: defaultSchema,
-            name: model.name,
-            materialized,
-            query: fs.readFileSync(file, "utf8").trim(),
-            origin: file,
-            dependsOn: [],
-            indexes: model.indexes ?? [],
+        const text = fs.readFileSync(file, "utf8");
+        loaded.push({
+            file,
+            text,
+            model: {
+                schema: defaultSchema,
+                name: model.name,
+                materialized,
+                query: text.trim(),
+                origin: file,
+                dependsOn: [],
+                indexes: model.indexes ?? [],
+            },
         });
     }
     for (const model of declared) {
         for (const column of model.columns ?? []) {
             for (const test of column.tests ?? []) {
-                models.push(renderTest(sqlDir, schemaFile, failureSchema, model.name, column.name, test));
+                loaded.push(renderTest(sqlDir, schemaFile, failureSchema, model.name, column.name, test));
             }
         }
     }
+    readDependencies(loaded);
 
+    const models = loaded.map(({ model }) => model);
     const known = new Set([...sources, ...models.map(relationKey)]);
     const seen = new Set<string>(sources);
     for (const model of models) {
@@ -129,7 +147,6 @@ export function loadSqlProject(
             throw new SqlProjectError(`${model.origin}: relation "${key}" is defined twice`);
         }
         seen.add(key);
-        model.dependsOn = referencedRelations(model.query);
         for (const dependency of model.dependsOn) {
             if (!known.has(dependency)) {
                 throw new SqlProjectError(
@@ -140,6 +157,27 @@ export function loadSqlProject(
         }
     }
     return { sources: [...sources], models: sortByDependencies(models), failureSchema };
+}
+
+/** Parses every model's SQL in one go and records what each reads; SQL that cannot define a model stops the load. */
+function readDependencies(loaded: ModelSql[]): void {
+    const readings = readQueries(loaded.map(({ text }) => text));
+    loaded.forEach(({ model, file, text }, i) => {
+        const reading = readings[i];
+        if ("problem" in reading) {
+            const test = model.dataTest;
+            const renderedFor = test ? ` (rendered for the ${test.type} test on ${test.model}.${test.column})` : "";
+            throw new SqlProjectError(`${file}:${lineAndColumn(text, reading.position)}: ${reading.problem}${renderedFor}`);
+        }
+        const keys = reading.reads.map(({ schema, name }) => relationKey({ schema: schema ?? defaultSchema, name }));
+        model.dependsOn = [...new Set(keys)];
+    });
+}
+
+/** `line:column`, both from 1, the column in characters. */
+function lineAndColumn(text: string, index: number): string {
+    const lines = text.slice(0, index).split("\n");
+    return `${lines.length}:${Array.from(lines[lines.length - 1]).length + 1}`;
 }
 
 function readSchemaFile(schemaFile: string): DeclaredModel[] {
@@ -166,7 +204,7 @@ function renderTest(
     model: string,
     column: string,
     test: DeclaredColumn["tests"] extends (infer T)[] | undefined ? T : never,
-): SqlModel {
+): ModelSql {
     const [type, args] = typeof test === "string" ? [test, {}] : (Object.entries(test)[0] ?? ["", {}]);
     const where = `${schemaFile}: model "${model}", column "${column}"`;
     if (!testTypes.includes(type as TestType)) {
@@ -196,22 +234,23 @@ function renderTest(
     if (!fs.existsSync(templateFile)) {
         throw new SqlProjectError(`${where}: no template ${templateFile} for test "${type}"`);
     }
-    const query = fs
-        .readFileSync(templateFile, "utf8")
-        .trim()
-        .replace(/\{\{\s*(\w+)\s*\}\}/g, (_, key: string) => {
-            if (!(key in values)) throw new SqlProjectError(`${templateFile}: unknown placeholder {{ ${key} }}`);
-            return values[key];
-        });
+    const text = fs.readFileSync(templateFile, "utf8").replace(/\{\{\s*(\w+)\s*\}\}/g, (_, key: string) => {
+        if (!(key in values)) throw new SqlProjectError(`${templateFile}: unknown placeholder {{ ${key} }}`);
+        return values[key];
+    });
     return {
-        schema: failureSchema,
-        name: dbtTestName(type, model, nameArgs),
-        materialized: "materialized_view",
-        query,
-        origin: `${schemaFile} (${type} test on ${model}.${column})`,
-        dependsOn: [],
-        indexes: [],
-        dataTest: { type: type as TestType, model, column },
+        file: templateFile,
+        text,
+        model: {
+            schema: failureSchema,
+            name: dbtTestName(type, model, nameArgs),
+            materialized: "materialized_view",
+            query: text.trim(),
+            origin: `${schemaFile} (${type} test on ${model}.${column})`,
+            dependsOn: [],
+            indexes: [],
+            dataTest: { type: type as TestType, model, column },
+        },
     };
 }
 
@@ -232,26 +271,6 @@ export function dbtTestName(type: string, model: string, args: Record<string, un
     const fullName = `${identifier}_${flatArgs.join("__")}`;
     if (fullName.length < 64) return fullName;
     return `${identifier.slice(0, 30)}_${createHash("md5").update(fullName).digest("hex")}`;
-}
-
-/**
- * Relations a query reads: identifiers after FROM or JOIN, minus its own CTEs. Comments and
- * string literals are removed first so neither can fake a dependency.
- */
-export function referencedRelations(query: string): string[] {
-    const code = query
-        .replace(/--[^\n]*/g, " ")
-        .replace(/\/\*[\s\S]*?\*\//g, " ")
-        .replace(/'(?:[^']|'')*'/g, "''");
-    const identifier = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
-    const ctes = new Set(
-        [...code.matchAll(new RegExp(String.raw`(${identifier})\s+as\s*\(`, "gi"))].map(m => unquoteIdent(m[1])),
-    );
-    const references = [...code.matchAll(new RegExp(String.raw`\b(?:from|join)\s+(${identifier}(?:\.${identifier})?)`, "gi"))]
-        .map(m => m[1].split(/\.(?=(?:[^"]*"[^"]*")*[^"]*$)/).map(unquoteIdent))
-        .map(parts => (parts.length === 2 && parts[0] !== defaultSchema ? parts.join(".") : parts[parts.length - 1]))
-        .filter(name => !ctes.has(name));
-    return [...new Set(references)];
 }
 
 function sortByDependencies(models: SqlModel[]): SqlModel[] {
@@ -275,8 +294,4 @@ function sortByDependencies(models: SqlModel[]): SqlModel[] {
     };
     for (const model of models) visit(model, []);
     return sorted;
-}
-
-function unquoteIdent(identifier: string): string {
-    return identifier.startsWith('"') ? identifier.slice(1, -1).replace(/""/g, '"') : identifier.toLowerCase();
 }

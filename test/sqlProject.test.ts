@@ -4,11 +4,20 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { planSqlObjects } from "../components/sqlObjectGraph";
 import { materializeObjects } from "../lib/ddl";
-import { dbtTestName, loadSqlProject, referencedRelations, relationKey } from "../lib/sqlProject";
+import { dbtTestName, loadSqlProject, relationKey } from "../lib/sqlProject";
 import { datasetNames } from "../producer/datasets";
 
 const sqlDir = path.join(__dirname, "..", "sql");
 const project = loadSqlProject(sqlDir, datasetNames);
+
+function projectWith(files: Record<string, string>): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sqlproject-"));
+    for (const [file, text] of Object.entries(files)) {
+        fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+        fs.writeFileSync(path.join(dir, file), text);
+    }
+    return dir;
+}
 
 describe("the jaffle_shop SQL project", () => {
     it("derives each model's inputs from its SQL", () => {
@@ -76,26 +85,150 @@ describe("dbtTestName", () => {
     });
 });
 
-describe("referencedRelations", () => {
-    it("ignores CTEs, comments and string literals, and reads quoted and qualified names", () => {
-        const sql = `
-            with recent as (select * from "Stg Orders" where note = 'from fake_table')
-            -- join commented_out
-            /* from block_comment */
-            select * from recent join public.customers c on true left join other_schema.thing t on true`;
-        expect(referencedRelations(sql)).toEqual(["Stg Orders", "customers", "other_schema.thing"]);
+describe("a model's inputs, read from PostgreSQL's parse tree", () => {
+    /** Real-world SELECTs and exactly the relations each reads, as keys of the project's relations. */
+    const corpus: [shape: string, reads: string[], sql: string][] = [
+        ["extract(... from column)", ["stg_orders"], `
+            select order_id, extract(year from order_date) as order_year from stg_orders`],
+        ["trim and substring with from", ["stg_customers"], `
+            select trim(both ' ' from first_name) as first_name, substring(last_name from 1 for 1) as initial
+            from stg_customers`],
+        ["is [not] distinct from", ["stg_orders", "stg_payments"], `
+            select * from stg_orders o
+            join stg_payments p on o.order_id is not distinct from p.order_id
+            where o.status is distinct from 'returned'`],
+        ["a lateral function after join", ["stg_orders"], `
+            select o.order_id, item from stg_orders o
+            left join lateral jsonb_array_elements(o.data -> 'items') as item on true`],
+        ["a lateral subquery", ["stg_customers", "stg_orders"], `
+            select c.customer_id, recent.order_id from stg_customers c
+            cross join lateral (
+                select order_id from stg_orders o where o.customer_id = c.customer_id order by order_date desc limit 3
+            ) recent`],
+        ["generate_series", ["stg_orders"], `
+            select day::date as day, count(stg_orders.order_id) as n_orders
+            from generate_series(date '2018-01-01', date '2018-04-09', interval '1 day') as day
+            left join stg_orders on stg_orders.order_date = day
+            group by 1`],
+        ["a comma join", ["stg_orders", "stg_payments"], `
+            select * from stg_orders, stg_payments where stg_orders.order_id = stg_payments.order_id`],
+        ["a CTE named like the relation it reads", ["stg_payments"], `
+            with stg_payments as (select * from stg_payments where amount > 0)
+            select order_id, sum(amount) from stg_payments group by order_id`],
+        ["CTEs reading earlier CTEs", ["raw_orders"], `
+            with a as (select * from raw_orders), b as (select * from a)
+            select * from b`],
+        ["a CTE naming a later one (not in its scope)", ["b"], `
+            with a as (select * from b), b as (select 1 as x)
+            select * from a`],
+        ["WITH RECURSIVE (every CTE sees every other)", [], `
+            with recursive a as (select * from b), b as (select 1 as x)
+            select * from a`],
+        ["a recursive CTE", ["stg_orders"], `
+            with recursive days(d) as (
+                select min(order_date) from stg_orders
+                union all
+                select d + 1 from days where d < current_date
+            )
+            select * from days`],
+        ["window functions, filter (where ...), case", ["stg_orders"], `
+            select customer_id,
+                row_number() over (partition by customer_id order by order_date) as n,
+                count(*) filter (where status = 'returned') over () as returns,
+                case when status in ('placed', 'shipped') then 'open' else 'closed' end as state
+            from stg_orders`],
+        ["casts, intervals, temporal filters", ["stg_orders"], `
+            select order_date::date + interval '1 day' as next_day, cast(order_id as text) as id
+            from stg_orders where mz_now() <= order_date + interval '30 days'`],
+        ["exists (select ...)", ["stg_customers", "stg_orders"], `
+            select * from stg_customers c
+            where exists (select 1 from stg_orders o where o.customer_id = c.customer_id)`],
+        ["in (select ...)", ["stg_payments", "stg_orders"], `
+            select * from stg_payments
+            where order_id in (select order_id from stg_orders where status = 'completed')`],
+        ["a scalar subquery", ["stg_payments", "stg_orders"], `
+            select o.*, (select count(*) from stg_payments p where p.order_id = o.order_id) as n_payments
+            from stg_orders o`],
+        ["union all, except", ["stg_orders", "stg_payments", "returned_orders"], `
+            select order_id from stg_orders
+            union all
+            select order_id from stg_payments
+            except
+            select order_id from returned_orders`],
+        ["a CTE inside one side of a union", ["stg_orders", "stg_payments"], `
+            (with recent as (select * from stg_orders where order_date > '2018-03-01') select order_id from recent)
+            union all
+            (select order_id from stg_payments)`],
+        ["a CTE used by both sides of a union", ["raw_orders"], `
+            with a as (select * from raw_orders)
+            select * from a union select * from a`],
+        ["nested CTEs", ["stg_payments", "stg_orders"], `
+            with paid as (select order_id from stg_payments)
+            select * from (
+                with late as (select * from stg_orders where status = 'late')
+                select * from late join paid using (order_id)
+            ) as x`],
+        ["a subquery's CTE is not in scope outside it", ["stg_orders"], `
+            select * from (with stg_orders as (select 1 as order_id) select * from stg_orders) as inner_query, stg_orders`],
+        ["unnest and values", [], `
+            select * from unnest(array['credit_card', 'coupon']) as method(name)
+            join (values ('bank_transfer', 1), ('gift_card', 2)) as v(name, rank) using (name)`],
+        ["a bare VALUES", [], `
+            values (1, 'placed'), (2, 'shipped')`],
+        ["TABLE x", ["stg_orders"], `
+            table stg_orders`],
+        ["quoted, upper-case and schema-qualified names",
+            ["Stg Orders", "stg_customers", "stg_payments", "other.thing", "Other.Thing"], `
+            select * from "Stg Orders" o
+            join public.stg_customers c using (customer_id)
+            join STG_Payments p using (order_id)
+            join other.thing t on true
+            join "Other"."Thing" on true`],
+        ["comments and strings that say from x", ["stg_orders"], `
+            select 'from fake_table' as note, $$join dollar_quoted$$ as dollar, e'it''s from escaped' as escaped
+            -- from line_comment
+            /* outer /* nested */ from block_comment */
+            from stg_orders`],
+    ];
+
+    it.each(corpus)("%s", (_shape, reads, sql) => {
+        const dir = projectWith({ "schema.yml": "models:\n  - name: m\n", "models/m.sql": sql });
+        expect(loadSqlProject(dir, reads).models.find(m => m.name === "m")!.dependsOn).toEqual(reads);
     });
 });
 
 describe("invalid projects", () => {
-    function projectWith(files: Record<string, string>): string {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sqlproject-"));
-        for (const [file, text] of Object.entries(files)) {
-            fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-            fs.writeFileSync(path.join(dir, file), text);
-        }
-        return dir;
-    }
+    it("names the file, line and column (in characters) of a syntax error", () => {
+        const dir = projectWith({
+            "schema.yml": "models:\n  - name: orders\n",
+            "models/orders.sql": "\n-- one row per order\nselect '\u{1F600}' as mood, * form raw\n",
+        });
+        expect(() => loadSqlProject(dir, ["raw"]))
+            .toThrow(`${path.join(dir, "models", "orders.sql")}:3:23: syntax error at or near "form"`);
+    });
+
+    it("names the template, line and column of a syntax error in a rendered data test", () => {
+        const dir = projectWith({
+            "schema.yml": "models:\n  - name: a\n    columns:\n      - name: id\n        tests: [unique]\n",
+            "models/a.sql": "select 1 as id from raw",
+            "tests/unique.sql": "select {{ column }} as unique_field,\n    count(*) as n_records,\nfrom {{ model }}\n",
+        });
+        expect(() => loadSqlProject(dir, ["raw"])).toThrow(
+            `${path.join(dir, "tests", "unique.sql")}:3:1: syntax error at or near "from" (rendered for the unique test on a.id)`,
+        );
+    });
+
+    it.each([
+        ["two statements", "select 1 as id from raw;\nselect 2 as id from raw", "2:1: expected one SELECT statement, found 2 statements"],
+        ["no statement", "-- to do\n", "1:1: expected one SELECT statement, found none"],
+        ["DDL", "create table a as select * from raw", "1:1: expected a SELECT statement, found CreateTableAsStmt"],
+        ["SELECT INTO", "select *\ninto a_copy from raw", "2:6: SELECT ... INTO creates a table"],
+        ["a data-modifying CTE", "with moved as (delete from raw returning *)\nselect * from moved", '1:6: WITH query "moved" is DeleteStmt'],
+        ["a reference to another database", "select * from other_db.public.raw", '1:15: "other_db.public.raw" names a database'],
+    ])("rejects a model file that is not one plain SELECT: %s", (_shape, sql, error) => {
+        const dir = projectWith({ "schema.yml": "models:\n  - name: a\n", "models/a.sql": sql });
+        expect(() => loadSqlProject(dir, ["raw"])).toThrow(`${path.join(dir, "models", "a.sql")}:${error}`);
+    });
 
     it("names a model that references an unknown model", () => {
         const dir = projectWith({
