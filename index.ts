@@ -38,6 +38,7 @@ const materialize = config.local && redpanda
           bindAddress: config.local.bindAddress,
           sqlPort: config.local.ports.materializeSql,
           httpPort: config.local.ports.materializeHttp,
+          consolePort: config.local.ports.materializeConsole,
       })
     : undefined;
 
@@ -87,6 +88,7 @@ export = definedOutputs({
     topicNames: topics.topicNames,
     psqlUrl: sqlConnection && pulumi.unsecret(sqlConnection.apply(toPsqlUrl)),
     consoleUrl: redpanda?.consoleUrl,
+    materializeConsoleUrl: materialize?.consoleUrl,
     views: models?.views,
     failureViews: models?.failureViews,
     exampleQuery: models && "select * from public_etl_failure.unique_stg_orders_order_id;",

@@ -10,9 +10,12 @@ export interface MaterializeArgs {
     bindAddress: string;
     sqlPort: number;
     httpPort: number;
+    /** Host port of the Materialize Console (the emulator's web UI). */
+    consolePort: number;
 }
 
 const sqlPort = 6875;
+const internalConsolePort = 6874;
 const internalHttpPort = 6878;
 
 /** The Materialize emulator: one container, SQL on the host's loopback, ready when readyz says so. */
@@ -21,6 +24,8 @@ export class Materialize extends pulumi.ComponentResource {
     /** Connection settings for the SQL objects, available once Materialize is ready. */
     readonly connection: pulumi.Output<SqlConnection>;
     readonly psqlUrl: pulumi.Output<string>;
+    /** The Materialize Console in a browser. */
+    readonly consoleUrl: pulumi.Output<string>;
 
     constructor(name: string, args: MaterializeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("jaffle-shop-streaming:index:Materialize", name, {}, opts);
@@ -34,6 +39,7 @@ export class Materialize extends pulumi.ComponentResource {
             ports: [
                 { internal: sqlPort, external: args.sqlPort, ip: args.bindAddress },
                 { internal: internalHttpPort, external: args.httpPort, ip: args.bindAddress },
+                { internal: internalConsolePort, external: args.consolePort, ip: args.bindAddress },
             ],
             networksAdvanced: [{ name: args.network.name }],
             healthcheck: {
@@ -63,12 +69,14 @@ export class Materialize extends pulumi.ComponentResource {
             instance,
         }));
         this.psqlUrl = this.connection.apply(psqlUrl);
+        this.consoleUrl = this.connection.apply(c => `http://${c.host}:${args.consolePort}`);
         this.registerOutputs({
             host: this.connection.host,
             port: this.connection.port,
             user: this.connection.user,
             database: this.connection.database,
             psqlUrl: this.psqlUrl,
+            consoleUrl: this.consoleUrl,
         });
     }
 }

@@ -18,7 +18,7 @@ export interface TopicSettings {
 
 export interface LocalSettings {
     bindAddress: string;
-    ports: { kafka: number; materializeSql: number; materializeHttp: number; console: number };
+    ports: { kafka: number; materializeSql: number; materializeHttp: number; console: number; materializeConsole: number };
     redpandaImage: string;
     materializeImage: string;
     console: { enabled: boolean; image: string };
@@ -84,7 +84,7 @@ export const configKeys = {
     topicReplicationFactor: { kind: "integer", modes: both, description: "replication factor per topic (default: 1)" },
     topicConfig: { kind: "object", modes: both, description: "topic-level settings, e.g. {\"retention.ms\": \"-1\"}" },
     bindAddress: { kind: "string", modes: ["local"], description: "host address the published ports bind to (default: 127.0.0.1)" },
-    portBase: { kind: "port", modes: ["local"], description: "first of four host ports: Kafka, Materialize SQL, Materialize HTTP, Console (default: derived from the stack name)" },
+    portBase: { kind: "port", modes: ["local"], description: "first of five host ports: Kafka, Materialize SQL, Materialize HTTP, Redpanda Console, Materialize Console (default: derived from the stack name)" },
     redpandaImage: { kind: "string", modes: ["local"], description: "Redpanda image, pinned" },
     materializeImage: { kind: "string", modes: ["local"], description: "Materialize emulator image, pinned" },
     console: { kind: "boolean", modes: ["local"], description: "also run Redpanda Console (default: false)" },
@@ -231,10 +231,16 @@ export function readConfig(): StackConfig {
     }
 
     if (mode === "local") {
-        const portBase = integer("portBase", 1024, 65532) ?? derivedPortBase(stack);
+        const portBase = integer("portBase", 1024, 65531) ?? derivedPortBase(stack);
         result.local = {
             bindAddress: text("bindAddress") ?? "127.0.0.1",
-            ports: { kafka: portBase, materializeSql: portBase + 1, materializeHttp: portBase + 2, console: portBase + 3 },
+            ports: {
+                kafka: portBase,
+                materializeSql: portBase + 1,
+                materializeHttp: portBase + 2,
+                console: portBase + 3,
+                materializeConsole: portBase + 4,
+            },
             redpandaImage: text("redpandaImage") ?? defaults.redpandaImage,
             materializeImage: text("materializeImage") ?? defaults.materializeImage,
             console: { enabled: boolean("console") ?? false, image: text("consoleImage") ?? defaults.consoleImage },

@@ -57,7 +57,7 @@ module_dir() {
     local out dir
     mkdir -p "$work/dl"
     [ -f "$work/dl/go.mod" ] || printf 'module dl\n' >"$work/dl/go.mod"
-    out="$(cd "$work/dl" && GOFLAGS= go mod download -json "$1" 2>&1)" || true
+    out="$(cd "$work/dl" && GOFLAGS='' go mod download -json "$1" 2>&1)" || true
     dir="$(printf '%s\n' "$out" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
     if [ -z "$dir" ] || [ ! -d "$dir" ]; then
         printf '%s\n' "$out" | sed -n 's/^[[:space:]]*"Error": "\(.*\)",\{0,1\}$/\1/p' | sed 's/\\n.*//' |
@@ -88,9 +88,10 @@ ensure_cli() {
     local t=$EPOCHREALTIME pkg_dir sdk_dir recipe="pulumi pkg/v3@v$V rev$RECIPE_REV"
     up_to_date "$bin/pulumi" "$recipe" && return
     need_go "the pulumi CLI"
-    pkg_dir="$(module_dir "github.com/pulumi/pulumi/pkg/v3@v$V")" &&
-        sdk_dir="$(module_dir "github.com/pulumi/pulumi/sdk/v3@v$V")" ||
+    if ! pkg_dir="$(module_dir "github.com/pulumi/pulumi/pkg/v3@v$V")" ||
+        ! sdk_dir="$(module_dir "github.com/pulumi/pulumi/sdk/v3@v$V")"; then
         die "the Go module proxy does not serve github.com/pulumi/pulumi/pkg/v3@v$V (or sdk/v3): pin @pulumi/pulumi in package.json to a version whose pkg/v3 zip it serves (see scripts/ENGINE_NOTES.md)"
+    fi
 
     log "building pulumi v$V (cold: several minutes on 2 cores)..."
     copy_module "$pkg_dir" "$work/pkg"
@@ -228,7 +229,8 @@ main() {
 
     local bin_dir ambient ambient_version
     ambient="$(command -v pulumi 2>/dev/null || true)"
-    ambient_version="$([ -n "$ambient" ] && "$ambient" version 2>/dev/null || true)"
+    ambient_version=""
+    if [ -n "$ambient" ]; then ambient_version="$("$ambient" version 2>/dev/null || true)"; fi
     if [ -n "$ambient" ] && [ "$ambient_version" = "v$V" ] &&
         [ -x "$(dirname "$ambient")/pulumi-language-nodejs" ]; then
         bin_dir="$(cd "$(dirname "$ambient")" && pwd)"

@@ -6,8 +6,8 @@
 #   (b) The jars of a Kafka 3.9.1 broker (test/services/kafka/pom.xml), copied by Maven into
 #       ${JSS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/jaffle-shop-streaming}/kafka-3.9.1/libs.
 #   (c) A Docker engine: none is installed when one answers (DOCKER_HOST, else the default
-#       socket); else Debian's docker.io, not started (the tests start a dockerd of their own),
-#       and mmdebstrap, which builds the test images.
+#       socket); else Debian's docker.io, not started (the tests start a dockerd of their own);
+#       mmdebstrap, which builds the test images; shellcheck, which lints the shell scripts.
 # Timings go to stderr.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,7 +57,7 @@ apt_install() {
 # --- (a) PostgreSQL server binaries -------------------------------------------------------------
 t=$EPOCHREALTIME
 if have_postgres_server; then
-    log "postgresql: $(ls -d /usr/lib/postgresql/*/bin/initdb | tr '\n' ' ')already installed ($(elapsed "$t")s)"
+    log "postgresql: $(printf '%s ' /usr/lib/postgresql/*/bin/initdb)already installed ($(elapsed "$t")s)"
 else
     log "postgresql: installing with apt-get ..."
     apt_install postgresql
@@ -108,28 +108,27 @@ else
         echo "$pom_sum" >"$staging/.jss-complete"
         rm -rf "$libs"
         mv "$staging" "$libs"
-        log "kafka $KAFKA_VERSION: $(ls "$libs" | wc -l) jars in $libs ($(elapsed "$t")s)"
+        log "kafka $KAFKA_VERSION: $(find "$libs" -name '*.jar' | wc -l) jars in $libs ($(elapsed "$t")s)"
     fi
     flock -u 9
 fi
 
 # --- (c) Docker engine and mmdebstrap -----------------------------------------------------------
 t=$EPOCHREALTIME
+missing=()
 if command -v docker >/dev/null 2>&1 && docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then
-    log "docker: a daemon answers at ${DOCKER_HOST:-the default socket}; the tests use it ($(elapsed "$t")s)"
-    missing=()
-else
-    missing=()
-    [ -x /usr/sbin/dockerd ] || [ -x /usr/bin/dockerd ] || missing+=(docker.io)
-    command -v docker >/dev/null 2>&1 || missing+=(docker.io)
+    log "docker: a daemon answers at ${DOCKER_HOST:-the default socket}; the tests use it"
+elif ! command -v docker >/dev/null 2>&1 || { [ ! -x /usr/sbin/dockerd ] && [ ! -x /usr/bin/dockerd ]; }; then
+    missing+=(docker.io)
 fi
 command -v mmdebstrap >/dev/null 2>&1 || missing+=(mmdebstrap)
+command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck) # the suite lints the scripts
 if [ "${#missing[@]}" -gt 0 ]; then
-    log "docker: installing $(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')with apt-get ..."
-    apt_install $(printf '%s\n' "${missing[@]}" | sort -u)
+    log "docker: installing ${missing[*]} with apt-get ..."
+    apt_install "${missing[@]}"
     log "docker: installed ($(elapsed "$t")s)"
 else
-    log "docker: dockerd and mmdebstrap already installed ($(elapsed "$t")s)"
+    log "docker: dockerd, mmdebstrap and shellcheck already installed ($(elapsed "$t")s)"
 fi
 
 log "ready ($(elapsed "$t_start")s in all)"

@@ -1,4 +1,5 @@
 import * as net from "node:net";
+import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -7,7 +8,7 @@ import { copyProject, engineEnv, newStack, resourceCount, StepLog } from "./help
 import { readTopics, testKafka } from "./helpers/kafkaTopics";
 import { stackOutputs } from "../producer/cli/target";
 import { docker, labelled } from "./services/docker";
-import { freePortBlock } from "./services/process";
+import { freePortBlock, runProcess } from "./services/process";
 
 /**
  * Local mode for real: the program's own containers, network and volume on a real Docker engine
@@ -16,6 +17,7 @@ import { freePortBlock } from "./services/process";
  * (sqlObjects: false): the Materialize stand-in speaks PostgreSQL, not Materialize's DDL.
  */
 const { host, images, prefix } = inject("docker");
+const repo = path.resolve(__dirname, "..");
 const programFiles = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components", "lib", "producer", "sql", "seeds"];
 const datasets = ["raw_customers", "raw_orders", "raw_payments"];
 const container = "docker:index/container:Container";
@@ -33,7 +35,7 @@ const created: LocalStack[] = [];
 
 async function localStack(developer: string, portBase?: number): Promise<LocalStack> {
     const name = `${prefix}-${developer}`;
-    const base = portBase ?? (await freePortBlock(4));
+    const base = portBase ?? (await freePortBlock(5));
     const config = {
         portBase: String(base),
         redpandaImage: images.broker,
@@ -143,6 +145,12 @@ describe("local mode on a real Docker engine", () => {
         });
         expect(outputs.views).toBeUndefined();
 
+        // As the README has users read an output: it works as written, backend and engine found.
+        const printed = await runProcess("npm", ["run", "--silent", "output", "--", "psqlUrl"], {
+            cwd: repo, env: { ...process.env, ...env, STACK: alice.name }, timeoutMs: 120_000,
+        });
+        expect(printed.stdout.trim(), printed.output).toBe(outputs.psqlUrl.value);
+
         // The producer commands read the same outputs with the CLI npm run up uses, on PATH or not.
         const fromCli = stackOutputs({ ...env, STACK: alice.name, PATH: "/usr/bin:/bin" });
         expect(fromCli.kafkaBootstrapServers).toBe(`127.0.0.1:${alice.portBase}`);
@@ -208,7 +216,7 @@ describe("local mode on a real Docker engine", () => {
     });
 
     it("a host port already taken: up fails naming the port, and succeeds once it is free", async () => {
-        const portBase = await freePortBlock(4);
+        const portBase = await freePortBlock(5);
         const squatter = net.createServer();
         await new Promise<void>(resolve => squatter.listen(portBase, "127.0.0.1", () => resolve()));
         const carol = await localStack("carol", portBase);

@@ -43,7 +43,8 @@ describe("the dev stack (local Docker)", async () => {
     it("binds every published port to 127.0.0.1, on the ports from portBase", () => {
         const ports = run.ofType(container).flatMap(c => c.inputs.ports);
         expect(ports.map((p: any) => p.ip)).toEqual(ports.map(() => "127.0.0.1"));
-        expect(ports.map((p: any) => p.external).sort()).toEqual([19092, 19093, 19094]);
+        expect(ports.map((p: any) => p.external).sort()).toEqual([19092, 19093, 19094, 19096]);
+        expect(run.outputs.materializeConsoleUrl).toBe("http://127.0.0.1:19096");
         expect(run.outputs.kafkaBootstrapServers).toBe("127.0.0.1:19092");
         expect(run.outputs.psqlUrl).toBe("postgres://materialize@127.0.0.1:19093/materialize");
     });
@@ -245,7 +246,7 @@ describe("config validation", () => {
     it.each([
         [{ portBse: "20000" }, /jaffle-shop-streaming:portBse: unknown config key \(did you mean portBase\?\)/],
         [{ portBase: "80x" }, /jaffle-shop-streaming:portBase: "80x" is not a whole number/],
-        [{ portBase: "70000" }, /jaffle-shop-streaming:portBase: "70000" is not a whole number from 1024 to 65532/],
+        [{ portBase: "70000" }, /jaffle-shop-streaming:portBase: "70000" is not a whole number from 1024 to 65531/],
         [{ mode: "cloud" }, /jaffle-shop-streaming:mode: "cloud" is not one of local, external/],
         [{ console: "yes" }, /jaffle-shop-streaming:console: "yes" is not true or false/],
         [{ sqlObjects: "no" }, /jaffle-shop-streaming:sqlObjects: "no" is not true or false/],
