@@ -1,4 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
+import { CdcDatabase } from "./components/cdcDatabase";
+import { Postgres } from "./components/postgres";
 import { existingMaterialize, Materialize, psqlUrl as toPsqlUrl } from "./components/materialize";
 import { Redpanda } from "./components/redpanda";
 import { Seeder } from "./components/seeder";
@@ -9,13 +11,13 @@ import { definedOutputs } from "./lib/outputs";
 import { dbtProfile as toDbtProfile } from "./lib/dbtProfile";
 import { loadSqlProject } from "./lib/sqlProject";
 import { datasetNames } from "./producer/datasets";
-import { readSeeds } from "./producer/seeds";
+import { validateSeeds } from "./producer/seeds";
 
 const config = readConfig();
 // Every input file is checked before the first resource is declared, so bad input changes nothing.
 const sqlProject = config.sqlObjects ? loadSqlProject(config.sqlDir, datasetNames) : undefined;
 const seedsDir = "seeds";
-if (config.seed) readSeeds(seedsDir);
+if (config.seed) validateSeeds(seedsDir);
 const namePrefix = `jaffle-${config.stack}`;
 
 // The event bus and the database: containers on this Docker host, or services that already exist.
@@ -39,6 +41,30 @@ const materialize = config.local && redpanda
           sqlPort: config.local.ports.materializeSql,
           httpPort: config.local.ports.materializeHttp,
           consolePort: config.local.ports.materializeConsole,
+      })
+    : undefined;
+
+// The operational PostgreSQL of the CDC datasets: a container of the stack, or one that exists.
+const postgres = config.cdc?.local && redpanda
+    ? new Postgres("postgres", {
+          namePrefix,
+          image: config.cdc.local.image,
+          network: redpanda.network,
+          bindAddress: config.local!.bindAddress,
+          port: config.cdc.local.port,
+      })
+    : undefined;
+const cdcExternal = config.cdc?.external;
+const cdc = config.cdc && (postgres || cdcExternal)
+    ? new CdcDatabase("cdc", {
+          datasets: config.cdc.datasets,
+          admin: postgres
+              ? { host: postgres.host, port: postgres.port, user: postgres.superuser, password: postgres.superuserPassword, sslMode: "disable" }
+              : { host: cdcExternal!.host, port: cdcExternal!.port, user: cdcExternal!.user, password: cdcExternal!.password, sslMode: cdcExternal!.sslMode },
+          database: config.cdc.database,
+          createDatabase: postgres !== undefined,
+          seedsDir: config.seed ? seedsDir : undefined,
+          dependsOn: postgres ? [postgres] : [],
       })
     : undefined;
 
@@ -77,7 +103,19 @@ const models = sqlConnection && sqlProject && new StreamingModels("models", {
     topics: topics.topicNames,
     topicEpochs: seeder?.epochs,
     kafka: { brokers: kafka.brokersForMaterialize, tls: kafka.tls, sasl: kafka.sasl },
-    dependsOn: [...(materialize ? [materialize] : []), ...topics.topics],
+    postgres: cdc && config.cdc && {
+        host: postgres ? postgres.internalHost : cdcExternal!.hostForMaterialize,
+        port: postgres ? postgres.internalPort : cdcExternal!.portForMaterialize,
+        user: cdc.roleName,
+        password: cdc.rolePassword,
+        database: config.cdc.database,
+        sslMode: postgres ? "disable" : cdcExternal!.sslMode,
+        publication: cdc.publicationName,
+        schema: cdc.schema,
+        datasets: config.cdc.datasets,
+    },
+    // Materialize's PostgreSQL connection and source come after the publication and the grants.
+    dependsOn: [...(materialize ? [materialize] : []), ...topics.topics, ...(cdc ? [cdc.publication, ...cdc.grants] : [])],
 });
 
 // Outputs that don't apply to this stack (no Materialize, no seeding, no console) are left out
@@ -93,6 +131,12 @@ export = definedOutputs({
     failureViews: models?.failureViews,
     exampleQuery: models && "select * from public_etl_failure.unique_stg_orders_order_id;",
     seededEvents: seeder?.sent,
+    /** The CDC datasets' PostgreSQL as this machine reaches it (no password), for psql and the CDC scenarios. */
+    postgresUrl: config.cdc && (postgres
+        ? `postgres://${postgres.superuser}@${postgres.host}:${postgres.port}/${config.cdc.database}`
+        : cdcExternal && `postgres://${encodeURIComponent(cdcExternal.user)}@${cdcExternal.host}:${cdcExternal.port}/${config.cdc.database}?sslmode=${cdcExternal.sslMode}`),
+    /** The stack's own PostgreSQL superuser password, a secret: `npm run output -- --show-secrets postgresPassword`. */
+    postgresPassword: postgres?.superuserPassword,
     /** With sqlObjects off: the profiles.yml entry that points dbt-materialize at this stack's Materialize. */
     dbtProfile: !config.sqlObjects && sqlConnection
         ? pulumi.unsecret(sqlConnection.apply(connection => toDbtProfile(connection, config.stack, config.cluster)))

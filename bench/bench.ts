@@ -6,6 +6,7 @@ import { prefixedTopics } from "../producer/cli/target";
 import { toEvent } from "../producer/events";
 import { generateUnits, seedProfile } from "../producer/generator";
 import { readSeeds } from "../producer/seeds";
+import { seedsWithPayments } from "../test/helpers/bigSeeds";
 import { createTopics, uniquePrefix } from "../test/helpers/kafkaTopics";
 import { startKafka } from "../test/services/kafka";
 
@@ -73,6 +74,7 @@ async function main(): Promise<void> {
             peakRssMb: seed.peakRssMb,
             note: `process start to last ack ${(seeded.lastAckMs / 1000).toFixed(2)} s`,
         });
+        rows.push(...(await bigSeedFileRows(kafka.brokers, freshTopics, values.quick === true, log)));
 
         const recordSize = averageGeneratedValueBytes();
         const generated = async (count: number) => {
@@ -111,6 +113,82 @@ async function main(): Promise<void> {
         log("broker stopped");
     }
 }
+
+// ---- Big seed files: validating and seeding millions of generated payment rows ---------------------
+
+/** Payment rows of the generated seed files. */
+function bigSeedFileCounts(quick: boolean): number[] {
+    return quick ? [100_000, 1_000_000] : [1_000_000, 5_000_000];
+}
+
+interface SeedChildOutput {
+    sent: number;
+    digests: number;
+    sendStartedMs: number;
+    lastAckMs: number;
+    retainedHeapMb: number;
+}
+
+/**
+ * For each count, a copy of the seeds with that many generated payments, written to a temporary
+ * directory and removed after: validated as `pulumi preview` does, then seeded as the Seeder does,
+ * each in a child process of its own. The notes compare each count with the first.
+ */
+async function bigSeedFileRows(
+    brokers: string,
+    freshTopics: (label: string) => Promise<string>,
+    quick: boolean,
+    log: (message: string) => void,
+): Promise<Row[]> {
+    const measured: { count: number; validate: Row; seed: Row }[] = [];
+    for (const count of bigSeedFileCounts(quick)) {
+        log(`writing a seed file of ${count.toLocaleString("en-US")} payments`);
+        const dir = seedsWithPayments(count);
+        try {
+            log("validating it");
+            const validateRun = await runChild(process.execPath, ["--import", "tsx", "bench/validateOnce.ts", dir]);
+            const validated = JSON.parse(validateRun.stdout) as { rows: number; elapsedMs: number };
+            log("seeding it");
+            const prefix = await freshTopics("big-seed");
+            const seedArgs = ["--expose-gc", "--import", "tsx", "bench/seedOnce.ts", brokers, prefix, dir];
+            const seedRun = await runChild(process.execPath, seedArgs);
+            const seeded = JSON.parse(seedRun.stdout) as SeedChildOutput;
+            const seedSeconds = (seeded.lastAckMs - seeded.sendStartedMs) / 1000;
+            measured.push({
+                count,
+                validate: {
+                    what: "validate seed files",
+                    events: validated.rows,
+                    eventsPerSecond: validated.rows / (validated.elapsedMs / 1000),
+                    peakRssMb: validateRun.peakRssMb,
+                    note: `${(validated.elapsedMs / 1000).toFixed(1)} s`,
+                },
+                seed: {
+                    what: "seed files (validate, send in one transaction)",
+                    events: seeded.sent,
+                    eventsPerSecond: seeded.sent / seedSeconds,
+                    peakRssMb: seedRun.peakRssMb,
+                    note: `${seedSeconds.toFixed(1)} s; heap after, digests held: ${seeded.retainedHeapMb.toFixed(0)} MB ` +
+                        `(${seeded.digests.toLocaleString("en-US")})`,
+                },
+            });
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    }
+    const [first] = measured;
+    const seconds = (row: Row) => row.events / row.eventsPerSecond;
+    for (const later of measured.slice(1)) {
+        const versus = (row: Row, base: Row) =>
+            `; x${(later.count / first.count).toFixed(0)} rows: time x${(seconds(row) / seconds(base)).toFixed(2)}, ` +
+            `peak RSS x${(row.peakRssMb / base.peakRssMb).toFixed(2)}`;
+        later.validate.note += versus(later.validate, first.validate);
+        later.seed.note += versus(later.seed, first.seed);
+    }
+    return measured.flatMap(m => [m.validate, m.seed]);
+}
+
+// ---- end of big seed files --------------------------------------------------------------------------
 
 /** Mean size of the generated events' JSON values: the record size the Java tool sends. */
 function averageGeneratedValueBytes(): number {

@@ -6,7 +6,7 @@ import { datasets } from "../producer/datasets";
 import { SaslMechanism } from "../producer/kafka";
 
 export interface SeederArgs {
-    /** The seed CSVs, already checked with readSeeds: a bad row must fail before anything is declared. */
+    /** The seed CSVs, already checked with validateSeeds: a bad row must fail before anything is declared. */
     seedsDir: string;
     /** Topic for each dataset name. */
     topics: Record<string, string>;
@@ -82,7 +82,8 @@ async function runSeed(state: SeedingState, alreadySent: string[], epochs: Recor
         topics: state.topics,
         alreadySent,
         transactionalId: state.transactionalId,
-        timeoutMs: 60_000,
+        // Millions of rows take minutes; Kafka aborts a transaction after 15 (transaction.max.timeout.ms).
+        timeoutMs: 600_000,
         log: message => console.error(`[seed] ${message}`),
     });
     const seededAt = new Date().toISOString();

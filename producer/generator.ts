@@ -41,32 +41,63 @@ export interface SeedProfile {
     maxAmount: number;
 }
 
-export function seedProfile(rows: readonly SeedRow[]): SeedProfile {
-    const of = (dataset: RawDatasetName) => rows.filter(r => r.dataset.name === dataset).map(r => r.record);
-    const customers = of("raw_customers");
-    const orders = of("raw_orders");
-    const payments = of("raw_payments");
-    if (customers.length === 0 || orders.length === 0 || payments.length === 0) {
+/**
+ * Learns the profile in one pass over the rows, keeping counters and the customers only, so it can
+ * read the seeds as they stream from their files (seedRows).
+ */
+export function seedProfile(rows: Iterable<SeedRow>): SeedProfile {
+    const customerIds: number[] = [];
+    const firstNames = new Set<string>();
+    const lastNames = new Set<string>();
+    const statuses = new Map<string, number>();
+    const paymentMethods = new Map<string, number>();
+    const paymentsByOrder = new Map<number, number>();
+    let lastOrderDate = "";
+    let minAmount = Infinity;
+    let maxAmount = -Infinity;
+    for (const { dataset, record } of rows) {
+        switch (dataset.name) {
+            case "raw_customers":
+                customerIds.push(record.id as number);
+                firstNames.add(record.first_name as string);
+                lastNames.add(record.last_name as string);
+                break;
+            case "raw_orders":
+                if ((record.order_date as string) > lastOrderDate) lastOrderDate = record.order_date as string;
+                tally(statuses, record.status as string);
+                break;
+            case "raw_payments":
+                tally(paymentMethods, record.payment_method as string);
+                tally(paymentsByOrder, record.order_id as number);
+                minAmount = Math.min(minAmount, record.amount as number);
+                maxAmount = Math.max(maxAmount, record.amount as number);
+                break;
+        }
+    }
+    if (customerIds.length === 0 || statuses.size === 0 || paymentsByOrder.size === 0) {
         throw new Error("the generator learns from the seeds, and some seed file has no rows");
     }
-    const paymentsByOrder = frequencies(payments.map(p => p.order_id));
-    const amounts = payments.map(p => p.amount as number);
+    const paymentsPerOrder = new Map<number, number>();
+    for (const payments of paymentsByOrder.values()) tally(paymentsPerOrder, payments);
     return {
-        customerIds: customers.map(c => c.id as number),
-        firstNames: [...new Set(customers.map(c => c.first_name as string))],
-        lastNames: [...new Set(customers.map(c => c.last_name as string))],
-        lastOrderDate: orders.map(o => o.order_date as string).sort().at(-1)!,
-        statuses: frequencies(orders.map(o => o.status as string)),
-        paymentMethods: frequencies(payments.map(p => p.payment_method as string)),
-        paymentsPerOrder: frequencies(paymentsByOrder.map(f => f.count)),
-        minAmount: Math.min(...amounts),
-        maxAmount: Math.max(...amounts),
+        customerIds,
+        firstNames: [...firstNames],
+        lastNames: [...lastNames],
+        lastOrderDate,
+        statuses: frequencies(statuses),
+        paymentMethods: frequencies(paymentMethods),
+        paymentsPerOrder: frequencies(paymentsPerOrder),
+        minAmount,
+        maxAmount,
     };
 }
 
-function frequencies<T>(values: T[]): Frequencies<T> {
-    const counts = new Map<T, number>();
-    for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
+function tally<T>(counts: Map<T, number>, value: T): void {
+    counts.set(value, (counts.get(value) ?? 0) + 1);
+}
+
+/** In order of first occurrence: the generator's picks, and so a seed's events, depend on it. */
+function frequencies<T>(counts: Map<T, number>): Frequencies<T> {
     return [...counts].map(([value, count]) => ({ value, count }));
 }
 

@@ -2,8 +2,8 @@ import { randomUUID } from "node:crypto";
 import { DataTest, relationKey, SqlProject } from "../lib/sqlProject";
 import { datasets, RawDatasetName, RawRecord } from "./datasets";
 import { toEvent } from "./events";
-import { connectKafka, KafkaSettings } from "./kafka";
-import { readSeeds, SeedRow } from "./seeds";
+import { connectKafka, KafkaSettings, requireTopics } from "./kafka";
+import { SeedRow, seedRows } from "./seeds";
 import { sendInOneTransaction } from "./send";
 import { ScenarioIds } from "./idRanges";
 
@@ -17,7 +17,7 @@ export interface Scenario {
     description: string;
     /** The data tests whose failure views this scenario trips, and no others, on top of the clean seeds. */
     trips: DataTest[];
-    records(seeds: readonly SeedRow[], ids: ScenarioIds): ScenarioRecord[];
+    records(seeds: Iterable<SeedRow>, ids: ScenarioIds): ScenarioRecord[];
 }
 
 /**
@@ -45,11 +45,17 @@ function purchase(
     ];
 }
 
-/** The seed row of a dataset with this id, to be sent a second time. */
-function seedRecord(seeds: readonly SeedRow[], dataset: RawDatasetName, id: number): ScenarioRecord {
-    const row = seeds.find(r => r.dataset.name === dataset && r.record.id === id);
-    if (!row) throw new Error(`the seeds have no ${dataset} row with id ${id}`);
-    return { dataset, record: row.record };
+/**
+ * The seed row of a dataset with this id, to be sent a second time. The seeds are read to the end
+ * even past it: a bad row anywhere fails the scenario, as it would fail the seeding.
+ */
+function seedRecord(seeds: Iterable<SeedRow>, dataset: RawDatasetName, id: number): ScenarioRecord {
+    let found: RawRecord | undefined;
+    for (const row of seeds) {
+        if (!found && row.dataset.name === dataset && row.record.id === id) found = row.record;
+    }
+    if (!found) throw new Error(`the seeds have no ${dataset} row with id ${id}`);
+    return { dataset, record: found };
 }
 
 export const scenarios: readonly Scenario[] = [
@@ -143,15 +149,17 @@ export interface ScenarioRun {
 
 /** Sends a scenario's events in one transaction, so a failure view never sees half a scenario. */
 export async function runScenario(scenario: Scenario, run: ScenarioRun): Promise<ScenarioRecord[]> {
-    const seeds = readSeeds(run.seedsDir);
-    const records = scenario.records(seeds, run.ids ?? new ScenarioIds());
+    // Read as the scenario goes through them: only the scenarios that re-send a seed row read the seeds.
+    const records = scenario.records(seedRows(run.seedsDir), run.ids ?? new ScenarioIds());
     const now = new Date();
     const events = records.map(({ dataset, record }) => {
         const topic = run.topics[dataset];
         if (!topic) throw new Error(`no topic given for ${dataset} (topics: ${datasets.map(d => d.name).join(", ")})`);
         return toEvent(topic, record, now);
     });
-    await sendInOneTransaction(connectKafka(run.kafka, "jaffle-shop-scenario"), events, {
+    const kafka = connectKafka(run.kafka, "jaffle-shop-scenario");
+    await requireTopics(kafka, events.map(event => event.topic), run.kafka.brokers);
+    await sendInOneTransaction(kafka, events, {
         transactionalId: `jaffle-shop-scenario-${scenario.name}-${randomUUID()}`,
         timeoutMs: 30_000,
     });

@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parse } from "csv-parse/sync";
+import { CsvError, Options, parse } from "csv-parse/sync";
 import { ColumnType, Dataset, datasets, RawRecord } from "./datasets";
 
 /** One validated seed row and where it came from, so errors can name the line. */
@@ -19,78 +19,207 @@ export class SeedError extends Error {
 }
 
 /**
- * Reads and validates every seed file before anything is sent: a malformed row anywhere
- * fails the whole seed with `file:line: problem` for each bad row.
+ * Bytes read from a seed file at a time, so memory does not grow with the file. Measured fastest:
+ * the records of bigger chunks outlive V8's young generation, and garbage collection doubles.
  */
-export function readSeeds(seedsDir: string, only: readonly Dataset[] = datasets): SeedRow[] {
-    const rows: SeedRow[] = [];
-    const problems: string[] = [];
-    for (const dataset of only) {
-        const file = path.join(seedsDir, dataset.seedFile);
-        let text: string;
-        try {
-            text = fs.readFileSync(file, "utf8");
-        } catch (err) {
-            problems.push(`${file}: cannot read seed file (${(err as Error).message})`);
-            continue;
-        }
-        const parsed = parseCsv(file, text, dataset, problems);
-        rows.push(...parsed);
-    }
-    if (problems.length > 0) {
-        throw new SeedError(problems);
-    }
-    return rows;
+const readBytes = 64 << 10;
+/** A record longer than this is taken for a quote left open, so that a broken file cannot fill the memory. */
+const maxRecordBytes = 1 << 20;
+/** Problems listed in a SeedError; beyond them they are only counted, so a file wrong on every row stays readable. */
+const maxListedProblems = 1_000;
+
+/**
+ * The seed rows, read a chunk at a time so that files of millions of rows take no more memory
+ * than small ones; each iteration reads the files anew. Bad rows are left out, and reported
+ * together (`file:line: problem` for each) by a SeedError thrown after the last row: whatever acts
+ * on the rows, e.g. sends them, goes through them once beforehand (validateSeeds).
+ */
+export function seedRows(seedsDir: string, only: readonly Dataset[] = datasets): Iterable<SeedRow> {
+    return { [Symbol.iterator]: () => allRows(seedsDir, only) };
 }
 
-function parseCsv(file: string, text: string, dataset: Dataset, problems: string[]): SeedRow[] {
-    let lines: { record: string[]; info: { lines: number } }[];
-    try {
-        lines = parse(text, { info: true, skip_empty_lines: true, relax_column_count: true }) as any;
-    } catch (err) {
-        const e = err as Error & { lines?: number };
-        problems.push(`${file}:${e.lines ?? "?"}: ${e.message}`);
-        return [];
+/** Checks every seed row without keeping any: the number of rows, or a SeedError naming every bad row. */
+export function validateSeeds(seedsDir: string, only: readonly Dataset[] = datasets): number {
+    let count = 0;
+    for (const _row of seedRows(seedsDir, only)) count++;
+    return count;
+}
+
+/** Every seed row in memory at once: for seed files known to be small. */
+export function readSeeds(seedsDir: string, only: readonly Dataset[] = datasets): SeedRow[] {
+    return [...seedRows(seedsDir, only)];
+}
+
+function* allRows(seedsDir: string, only: readonly Dataset[]): Generator<SeedRow> {
+    const problems = new SeedProblems();
+    for (const dataset of only) {
+        yield* fileRows(path.join(seedsDir, dataset.seedFile), dataset, problems);
     }
-    if (lines.length === 0) {
-        problems.push(`${file}:1: empty file, expected a header ${Object.keys(dataset.columns).join(",")}`);
-        return [];
+    problems.throwIfAny();
+}
+
+class SeedProblems {
+    private readonly listed: string[] = [];
+    private unlisted = 0;
+
+    add(problem: string): void {
+        if (this.listed.length < maxListedProblems) this.listed.push(problem);
+        else this.unlisted++;
     }
-    const header = lines[0].record.map(h => h.trim());
+
+    throwIfAny(): void {
+        if (this.listed.length === 0) return;
+        const more = this.unlisted > 0 ? [`... and ${this.unlisted.toLocaleString("en-US")} more problems`] : [];
+        throw new SeedError([...this.listed, ...more]);
+    }
+}
+
+/** Something that ends the reading of one seed file: it cannot be read, or its CSV breaks off. */
+class FileProblem extends Error {}
+
+function* fileRows(file: string, dataset: Dataset, problems: SeedProblems): Generator<SeedRow> {
     const expected = Object.keys(dataset.columns);
+    let header: string[] | undefined;
+    try {
+        for (const { cells, line } of csvRecords(file)) {
+            if (!header) {
+                header = cells.map(h => h.trim());
+                const problem = headerProblem(header, expected);
+                if (problem) {
+                    problems.add(`${file}:${line}: ${problem}`);
+                    return;
+                }
+                continue;
+            }
+            const record = toRecord(cells, header, dataset);
+            if (Array.isArray(record)) record.forEach(problem => problems.add(`${file}:${line}: ${problem}`));
+            else yield { dataset, record, file, line };
+        }
+    } catch (err) {
+        if (!(err instanceof FileProblem)) throw err;
+        problems.add(err.message);
+        return;
+    }
+    if (!header) problems.add(`${file}:1: empty file, expected a header ${expected.join(",")}`);
+}
+
+function headerProblem(header: string[], expected: string[]): string | undefined {
     const missing = expected.filter(c => !header.includes(c));
     const unexpected = header.filter(c => !expected.includes(c));
-    if (missing.length > 0 || unexpected.length > 0) {
-        const parts = [
-            ...missing.map(c => `missing column "${c}"`),
-            ...unexpected.map(c => `unknown column "${c}"`),
-        ];
-        problems.push(`${file}:${lines[0].info.lines}: ${parts.join(", ")} (expected ${expected.join(",")})`);
-        return [];
-    }
-    const rows: SeedRow[] = [];
-    for (const { record: cells, info } of lines.slice(1)) {
-        const where = `${file}:${info.lines}`;
-        if (cells.length !== header.length) {
-            problems.push(`${where}: expected ${header.length} fields, found ${cells.length}`);
-            continue;
-        }
-        const record: RawRecord = {};
-        let valid = true;
-        header.forEach((column, i) => {
-            const result = convert(cells[i], dataset.columns[column]);
-            if (typeof result === "object") {
-                problems.push(`${where}: column "${column}": ${result.problem}`);
-                valid = false;
-            } else {
-                record[column] = result;
+    if (missing.length === 0 && unexpected.length === 0) return undefined;
+    const parts = [...missing.map(c => `missing column "${c}"`), ...unexpected.map(c => `unknown column "${c}"`)];
+    return `${parts.join(", ")} (expected ${expected.join(",")})`;
+}
+
+/** The typed record of a row, or its problems. */
+function toRecord(cells: string[], header: string[], dataset: Dataset): RawRecord | string[] {
+    if (cells.length !== header.length) return [`expected ${header.length} fields, found ${cells.length}`];
+    const record: RawRecord = {};
+    const problems: string[] = [];
+    header.forEach((column, i) => {
+        const result = convert(cells[i], dataset.columns[column]);
+        if (typeof result === "object") problems.push(`column "${column}": ${result.problem}`);
+        else record[column] = result;
+    });
+    return problems.length > 0 ? problems : record;
+}
+
+interface CsvRecord {
+    cells: string[];
+    /** Line of the file the record ends on, counted from 1. */
+    line: number;
+}
+
+/**
+ * A file's CSV records, parsed a chunk at a time. A chunk is cut after the last record that ends
+ * in it: after the last newline with an even number of quotes before it, since quotes come in
+ * pairs in CSV (a quote inside a quoted field is doubled).
+ */
+function* csvRecords(file: string): Generator<CsvRecord> {
+    const fd = openSeedFile(file);
+    try {
+        let pending: Buffer = Buffer.alloc(0);
+        let linesBefore = 0;
+        for (;;) {
+            const chunk = readChunk(fd, file);
+            const atEnd = chunk.length === 0;
+            if (!atEnd) pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+            const end = atEnd ? pending.length : completeRecordsEnd(pending);
+            if (end > 0) {
+                const complete = pending.subarray(0, end);
+                yield* parseCsv(complete, file, linesBefore);
+                linesBefore += countByte(complete, newline);
+                pending = pending.subarray(end);
+            } else if (pending.length > maxRecordBytes) {
+                const problem = `no record ends within ${maxRecordBytes >> 20} MiB (a quote left open?)`;
+                throw new FileProblem(`${file}:${linesBefore + 1}: ${problem}`);
             }
-        });
-        if (valid) {
-            rows.push({ dataset, record, file, line: info.lines });
+            if (atEnd) return;
         }
+    } finally {
+        fs.closeSync(fd);
     }
-    return rows;
+}
+
+/** csv-parse's sync parse for records that on_record turns into another type: its overloads leave that case out. */
+const parseRecords = parse as (input: Buffer, options: Options<CsvRecord, string[]>) => CsvRecord[];
+
+function parseCsv(text: Buffer, file: string, linesBefore: number): CsvRecord[] {
+    try {
+        return parseRecords(text, {
+            skip_empty_lines: true,
+            relax_column_count: true,
+            on_record: (cells, { lines }) => ({ cells, line: linesBefore + lines }),
+        });
+    } catch (err) {
+        const e = err as CsvError & { lines?: number };
+        // csv-parse counts lines from the start of the chunk it was given.
+        const message = e.message.replace(/\bline (\d+)/g, (_, line: string) => `line ${linesBefore + Number(line)}`);
+        throw new FileProblem(`${file}:${linesBefore + (e.lines ?? 1)}: ${message}`);
+    }
+}
+
+const newline = 0x0a;
+const quote = 0x22;
+
+/** Where the last record that ends in `data` ends (just after its newline); 0 when none does. */
+function completeRecordsEnd(data: Buffer): number {
+    let end = data.lastIndexOf(newline);
+    let quotes = end < 0 ? 0 : countByte(data.subarray(0, end), quote);
+    while (quotes % 2 === 1) {
+        // An odd number of quotes before `end` means a quote before it, so end >= 1.
+        const previous = data.lastIndexOf(newline, end - 1);
+        quotes -= countByte(data.subarray(previous + 1, end), quote);
+        end = previous;
+    }
+    return end + 1;
+}
+
+function countByte(data: Buffer, byte: number): number {
+    let count = 0;
+    for (let i = data.indexOf(byte); i >= 0; i = data.indexOf(byte, i + 1)) count++;
+    return count;
+}
+
+function openSeedFile(file: string): number {
+    try {
+        return fs.openSync(file, "r");
+    } catch (err) {
+        throw cannotRead(file, err);
+    }
+}
+
+function readChunk(fd: number, file: string): Buffer {
+    const buffer = Buffer.allocUnsafe(readBytes);
+    try {
+        return buffer.subarray(0, fs.readSync(fd, buffer, 0, readBytes, null));
+    } catch (err) {
+        throw cannotRead(file, err);
+    }
+}
+
+function cannotRead(file: string, err: unknown): FileProblem {
+    return new FileProblem(`${file}: cannot read seed file (${(err as Error).message})`);
 }
 
 type Converted = string | number | { problem: string };

@@ -1,8 +1,10 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
-import { readSeeds } from "../producer/seeds";
+import { afterAll, describe, expect, it } from "vitest";
+import { datasets } from "../producer/datasets";
+import { readSeeds, SeedError, validateSeeds } from "../producer/seeds";
+import { generatedPayment, seedsWithPayments } from "./helpers/bigSeeds";
 
 const seedsDir = path.join(__dirname, "..", "seeds");
 
@@ -38,5 +40,74 @@ describe("readSeeds", () => {
     it("reports every bad row, not just the first", () => {
         const dir = seedsWith("raw_orders.csv", "id,user_id,order_date,status\na,1,2018-01-01,x\n2,b,2018-01-01,x\n");
         expect(() => readSeeds(dir)).toThrow(/raw_orders\.csv:2:[\s\S]*raw_orders\.csv:3:/);
+    });
+});
+
+function seedProblems(dir: string): string[] {
+    try {
+        validateSeeds(dir);
+    } catch (err) {
+        if (err instanceof SeedError) return err.problems;
+        throw err;
+    }
+    throw new Error(`the seeds in ${dir} are valid`);
+}
+
+describe("readSeeds on big seed files", () => {
+    const bigDirs: string[] = [];
+    const bigSeeds = (...args: Parameters<typeof seedsWithPayments>) => {
+        const dir = seedsWithPayments(...args);
+        bigDirs.push(dir);
+        return dir;
+    };
+    afterAll(() => bigDirs.forEach(dir => fs.rmSync(dir, { recursive: true, force: true })));
+
+    it("reads 300,000 payments, each row with its values and line", () => {
+        const dir = bigSeeds(300_000);
+        expect(validateSeeds(dir)).toBe(100 + 99 + 300_000);
+        const payments = readSeeds(dir, datasets.filter(d => d.name === "raw_payments"));
+        expect(payments).toHaveLength(300_000);
+        const misread = payments.filter((row, i) =>
+            row.line !== i + 2 || JSON.stringify(row.record) !== JSON.stringify(generatedPayment(i + 1)));
+        expect(misread).toEqual([]);
+    });
+
+    it("names the lines of bad rows deep inside a big file, the last one included", () => {
+        const dir = bigSeeds(300_000, { 250_001: "250000,1,coupon,12.5", 300_001: "x,1,coupon,100" });
+        expect(() => validateSeeds(dir)).toThrow(
+            /raw_payments\.csv:250001: column "amount": "12\.5" is not an integer\n {2}\S*raw_payments\.csv:300001: column "id": "x" is not an integer$/,
+        );
+    });
+
+    it("lists the first thousand problems and counts the rest", () => {
+        const badLines = Object.fromEntries(Array.from({ length: 1_500 }, (_, i) => [100 * (i + 1), `${i},1,coupon,1.5`]));
+        const problems = seedProblems(bigSeeds(200_000, badLines));
+        expect(problems).toHaveLength(1_001);
+        expect(problems[999]).toMatch(/raw_payments\.csv:100000: column "amount"/);
+        expect(problems[1_000]).toBe("... and 500 more problems");
+    });
+
+    it("reports a quote left open at the line it opens, without reading the rest of the file into one record", () => {
+        const dir = bigSeeds(300_000, { 1_001: '1000,1,"coupon,100' });
+        expect(() => validateSeeds(dir)).toThrow(/raw_payments\.csv:1001: no record ends within 1 MiB \(a quote left open\?\)/);
+    });
+
+    it("keeps quoted fields with newlines, quotes and commas whole, and counts their lines", () => {
+        // Three lines per record: the file is read in chunks, and most of its newlines are inside quotes.
+        const customers = 100_000;
+        const lines = Array.from({ length: customers }, (_, i) => `${i + 1},"First ${i + 1}","O""Neil, ${i + 1}\nsecond\nthird"`);
+        const dir = seedsWith("raw_customers.csv", `id,first_name,last_name\n${lines.join("\n")}\nx,A,B\n`);
+        bigDirs.push(dir);
+        const only = datasets.filter(d => d.name === "raw_customers");
+        const badLine = 1 + 3 * customers + 1;
+        expect(() => readSeeds(dir, only)).toThrow(new RegExp(`raw_customers\\.csv:${badLine}: column "id": "x"`));
+
+        fs.writeFileSync(path.join(dir, "raw_customers.csv"), `id,first_name,last_name\n${lines.join("\n")}\n`);
+        const rows = readSeeds(dir, only);
+        expect(rows).toHaveLength(customers);
+        const expected = (id: number) => ({ id, first_name: `First ${id}`, last_name: `O"Neil, ${id}\nsecond\nthird` });
+        const misread = rows.filter((row, i) =>
+            row.line !== 1 + 3 * (i + 1) || JSON.stringify(row.record) !== JSON.stringify(expected(i + 1)));
+        expect(misread).toEqual([]);
     });
 });
