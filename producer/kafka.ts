@@ -42,17 +42,49 @@ export function kafkaSettingsToEnv(settings: KafkaSettings): Record<string, stri
     };
 }
 
+/** How long a request may go unanswered before kafkajs gives up on it (and maybe retries it). */
+export const defaultRequestTimeoutMs = 15_000;
+
+export interface ClientTuning {
+    /** Default defaultRequestTimeoutMs. */
+    requestTimeoutMs?: number;
+    /** kafkajs's own retries of a failed request or connection (default 4). */
+    retries?: number;
+}
+
 /** Short timeouts and few retries, so an unreachable broker fails within seconds, not minutes. */
-export function connectKafka(settings: KafkaSettings, clientId: string): Kafka {
+export function connectKafka(settings: KafkaSettings, clientId: string, tuning: ClientTuning = {}): Kafka {
     const config: KafkaConfig = {
         clientId,
         brokers: settings.brokers,
         ssl: settings.tls,
         sasl: settings.sasl as SASLOptions | undefined,
         connectionTimeout: 3_000,
-        requestTimeout: 15_000,
-        retry: { retries: 4, initialRetryTime: 250, maxRetryTime: 2_000 },
+        requestTimeout: tuning.requestTimeoutMs ?? defaultRequestTimeoutMs,
+        retry: { retries: tuning.retries ?? 4, initialRetryTime: 250, maxRetryTime: 2_000 },
         logLevel: logLevel.NOTHING,
     };
     return new Kafka(config);
 }
+
+/**
+ * Fails, naming them, when any of the topics is missing: Kafka's own error ("This server does not
+ * host this topic-partition") names none, and comes only after the producer's retries.
+ */
+export async function requireTopics(kafka: Kafka, topics: readonly string[], brokers: readonly string[]): Promise<void> {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+        const existing = new Set(await admin.listTopics());
+        const missing = [...new Set(topics)].filter(topic => !existing.has(topic));
+        if (missing.length > 0) {
+            throw new Error(
+                `${missing.length === 1 ? "topic" : "topics"} ${missing.join(", ")} not found on ${brokers.join(",")}: ` +
+                    "bring the stack up (npm run up creates them), or point --brokers / --topic-prefix at the right ones",
+            );
+        }
+    } finally {
+        await admin.disconnect();
+    }
+}
+

@@ -1,4 +1,5 @@
-import { CompressionTypes, Kafka } from "kafkajs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { CompressionTypes, Kafka, Producer, ProducerBatch } from "kafkajs";
 import { KafkaEvent } from "./events";
 
 export interface TransactionOptions {
@@ -44,6 +45,66 @@ export async function sendInOneTransaction(kafka: Kafka, events: KafkaEvent[], o
     } finally {
         await producer.disconnect().catch(() => undefined);
     }
+}
+
+export interface RetryWindow {
+    /** How long after its first failed attempt a batch is still retried. */
+    retryForMs: number;
+    /** Called before each retry, with the failure that prompted it. */
+    onRetry?: (error: Error) => void;
+}
+
+/** A batch that could not be delivered: retries ran out, or the failure was not worth retrying. */
+export class UndeliveredBatchError extends Error {}
+
+/**
+ * Sends one batch on an idempotent producer, retrying the very same batch on the same producer
+ * until it is acknowledged or `retryForMs` have passed since its first failed attempt began (the
+ * attempt under way then is finished first: with kafkajs's one retry, up to two request timeouts
+ * or connection attempts). Same producer id,
+ * same sequence numbers: the broker drops the copy of any attempt that did land (a paused broker
+ * answers after the request timed out; a killed one may have written it before dying), so retries
+ * never duplicate. The producer must carry nothing else meanwhile: kafkajs 2.2.4 rolls a failed
+ * request's sequence numbers back, and a send queued behind it would reuse them for other records,
+ * which the broker would then drop as copies.
+ */
+export async function sendBatchUntilAcknowledged(producer: Producer, batch: ProducerBatch, window: RetryWindow): Promise<void> {
+    let firstFailure: number | undefined;
+    for (let attempt = 0; ; attempt++) {
+        const attemptStarted = Date.now();
+        try {
+            await producer.sendBatch(batch);
+            return;
+        } catch (err) {
+            const error = err as Error;
+            if (!isWorthRetrying(error)) throw new UndeliveredBatchError(error.message, { cause: error });
+            // The broker has been failing this batch since the attempt began, not since it gave up.
+            firstFailure ??= attemptStarted;
+            const leftMs = window.retryForMs - (Date.now() - firstFailure);
+            if (leftMs <= 0) {
+                const seconds = Math.round((Date.now() - firstFailure) / 1000);
+                throw new UndeliveredBatchError(`gave up after ${seconds} s of failed attempts: ${error.message}`, { cause: error });
+            }
+            window.onRetry?.(error);
+            await sleep(Math.min(retryBackoffMs(attempt), leftMs));
+        }
+    }
+}
+
+/**
+ * kafkajs marks what may succeed on a later attempt (timeouts, lost connections, leaders moving),
+ * but when its own retries run out it wraps the error in non-retriable ones: the innermost
+ * error decides.
+ */
+function isWorthRetrying(error: Error): boolean {
+    let innermost: Error & { retriable?: boolean } = error;
+    for (let depth = 0; innermost.cause instanceof Error && depth < 10; depth++) innermost = innermost.cause;
+    return innermost.retriable === true;
+}
+
+/** 250 ms, doubling, at most 5 s: quick after a blip, gentle on a broker that is restarting. */
+function retryBackoffMs(attempt: number): number {
+    return Math.min(250 * 2 ** attempt, 5_000);
 }
 
 export function groupByTopic(events: KafkaEvent[]): { topic: string; messages: { key: string; value: string }[] }[] {

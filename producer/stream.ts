@@ -1,10 +1,13 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { CompressionTypes } from "kafkajs";
+import { CompressionTypes, Producer } from "kafkajs";
 import { datasetNames, RawDatasetName } from "./datasets";
 import { KafkaEvent, toEvent } from "./events";
 import { GeneratedRecord } from "./generator";
-import { connectKafka, KafkaSettings } from "./kafka";
-import { groupByTopic } from "./send";
+import { connectKafka, KafkaSettings, requireTopics } from "./kafka";
+import { groupByTopic, sendBatchUntilAcknowledged } from "./send";
+
+/** Like the Java producer's delivery.timeout.ms: long enough for a broker to restart. */
+export const defaultRetryForMs = 120_000;
 
 export interface StreamOptions {
     kafka: KafkaSettings;
@@ -16,31 +19,56 @@ export interface StreamOptions {
      * broker's message.max.bytes (1 MB by default).
      */
     batchSize?: number;
-    /** Batches sent but not yet acknowledged (default 4); together with batchSize, this bounds memory. */
+    /**
+     * Batches sent but not yet acknowledged (default 4), each on its own idempotent producer;
+     * together with batchSize, this bounds memory.
+     */
     maxInFlight?: number;
     /** Events per second; as fast as possible without. */
     rate?: number;
-    /** -1: every in-sync replica (the default), 1: the leader only. */
-    acks?: -1 | 1;
     compression?: CompressionTypes;
+    /** How long a batch is retried while the broker does not acknowledge it (default 120 s); then the stream stops. */
+    retryForMs?: number;
+    /** How long a request may go unanswered before it is sent again (default 15 s). */
+    requestTimeoutMs?: number;
     /** Aborting stops after the batches already sent are acknowledged, so units are never cut. */
     signal?: AbortSignal;
+    /** Whenever a batch goes out or is acknowledged; the summary is live, updated in place. */
     onProgress?: (summary: StreamSummary) => void;
+    /** One line when sending starts failing, and one when it works again. */
+    onNotice?: (message: string) => void;
 }
 
 export interface StreamSummary {
-    /** Acknowledged events per dataset. */
+    /** Acknowledged events per dataset: on the topics, each exactly once. */
     sent: Record<RawDatasetName, number>;
     total: number;
+    /**
+     * Events sent but not acknowledged: in flight while streaming; afterwards, those of batches
+     * given up on, each of which may or may not be on the topics.
+     */
+    unacknowledged: Record<RawDatasetName, number>;
     elapsedMs: number;
+    /** Why it stopped before the units ran out, when Kafka failed it. */
+    failure?: Error;
+}
+
+interface Batch {
+    events: KafkaEvent[];
+    counts: Record<RawDatasetName, number>;
 }
 
 /**
  * Sends units of records (each kept whole within one batch) as they are generated: a batch is
- * built only when fewer than maxInFlight are unacknowledged, so memory stays flat however many
+ * built only when one of the maxInFlight producers is free, so memory stays flat however many
  * events go out. At a rate, batches shrink to a tenth of a second's worth and are paced.
+ *
+ * Exactly once: every producer is idempotent and carries one batch at a time, retrying it while
+ * the broker is away (paused, restarting) for up to retryForMs. kafkajs can't keep several
+ * requests of one idempotent producer in flight safely, hence a producer per batch in flight.
  * Batches in flight together may land in either order (Materialize reads each topic on its own
- * anyway); within a batch, order is kept.
+ * anyway); within a batch, order is kept. Kafka failures don't throw: they end the stream, and
+ * the summary says what was acknowledged and what was left in doubt.
  */
 export async function streamUnits(units: Iterable<GeneratedRecord[]>, options: StreamOptions): Promise<StreamSummary> {
     const batchSize = options.batchSize ?? 1_000;
@@ -51,64 +79,117 @@ export async function streamUnits(units: Iterable<GeneratedRecord[]>, options: S
     const missing = datasetNames.filter(name => !options.topics[name]);
     if (missing.length > 0) throw new Error(`no topic given for ${missing.join(", ")}`);
 
-    const producer = connectKafka(options.kafka, "jaffle-shop-generator").producer({ allowAutoTopicCreation: false });
-    const summary: StreamSummary = { sent: emptyCounts(), total: 0, elapsedMs: 0 };
+    // sendBatchUntilAcknowledged retries within its own time limit; kafkajs's retries would only
+    // lengthen each attempt. It insists on one for an idempotent producer.
+    const kafka = connectKafka(options.kafka, "jaffle-shop-generator", { requestTimeoutMs: options.requestTimeoutMs, retries: 1 });
+    await requireTopics(kafka, Object.values(options.topics), options.kafka.brokers);
+    const producers = Array.from({ length: maxInFlight }, () =>
+        kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { retries: 1 } }),
+    );
+    const summary = emptySummary();
+    const retryForMs = options.retryForMs ?? defaultRetryForMs;
+    const outage = outageReporter(retryForMs, options.onNotice);
+    let started = performance.now();
+    const idle: Producer[] = [];
     const inFlight = new Set<Promise<void>>();
-    let failure: unknown;
-    await producer.connect();
-    const started = performance.now();
+
+    const send = (producer: Producer, batch: Batch) => {
+        addCounts(summary.unacknowledged, batch.counts, 1);
+        options.onProgress?.(summary);
+        return sendBatchUntilAcknowledged(
+            producer,
+            { topicMessages: groupByTopic(batch.events), compression: options.compression },
+            { retryForMs, onRetry: outage.failed },
+        ).then(
+            () => {
+                outage.recovered();
+                addCounts(summary.unacknowledged, batch.counts, -1);
+                addCounts(summary.sent, batch.counts, 1);
+                summary.total += batch.events.length;
+                summary.elapsedMs = performance.now() - started;
+                options.onProgress?.(summary);
+            },
+            err => {
+                summary.failure ??= err;
+            },
+        );
+    };
+
     try {
+        await Promise.all(producers.map(p => p.connect()));
+        // The clock starts once connected: elapsed time and rate are about sending.
+        started = performance.now();
+        idle.push(...producers);
         const iterator = units[Symbol.iterator]();
         let built = 0;
-        let exhausted = false;
-        while (!exhausted && !signal?.aborted && failure === undefined) {
+        while (!signal?.aborted && summary.failure === undefined) {
             if (rate !== undefined) {
                 const due = started + (built / rate) * 1000 - performance.now();
                 if (due > 0) await sleep(due, undefined, { signal }).catch(() => undefined);
                 if (signal?.aborted) break;
             }
-            const events: KafkaEvent[] = [];
-            const counts = emptyCounts();
-            const now = new Date().toISOString();
-            while (events.length < eventsPerBatch) {
-                const next = iterator.next();
-                if (next.done) {
-                    exhausted = true;
-                    break;
-                }
-                for (const { dataset, record } of next.value) {
-                    events.push(toEvent(options.topics[dataset], record, now));
-                    counts[dataset]++;
-                }
-            }
-            if (events.length === 0) break;
-            built += events.length;
-            const sending = producer
-                .sendBatch({ topicMessages: groupByTopic(events), acks: options.acks ?? -1, compression: options.compression })
-                .then(
-                    () => {
-                        for (const name of datasetNames) summary.sent[name] += counts[name];
-                        summary.total += events.length;
-                        summary.elapsedMs = performance.now() - started;
-                        options.onProgress?.(summary);
-                    },
-                    err => {
-                        failure ??= err;
-                    },
-                )
-                .finally(() => inFlight.delete(sending));
+            const batch = nextBatch(iterator, eventsPerBatch, options.topics);
+            if (batch.events.length === 0) break;
+            built += batch.events.length;
+            const producer = idle.pop()!;
+            const sending = send(producer, batch).finally(() => {
+                inFlight.delete(sending);
+                idle.push(producer);
+            });
             inFlight.add(sending);
-            if (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+            if (idle.length === 0) await Promise.race(inFlight);
         }
         await Promise.all(inFlight);
+    } catch (err) {
+        summary.failure ??= err as Error;
     } finally {
         summary.elapsedMs = performance.now() - started;
-        await producer.disconnect().catch(() => undefined);
+        await Promise.all(producers.map(p => p.disconnect().catch(() => undefined)));
     }
-    if (failure !== undefined) throw failure;
     return summary;
+}
+
+/** The next units, up to eventsPerBatch events (fewer only when the units run out), stamped now. */
+function nextBatch(units: Iterator<GeneratedRecord[]>, eventsPerBatch: number, topics: Record<string, string>): Batch {
+    const events: KafkaEvent[] = [];
+    const counts = emptyCounts();
+    const now = new Date().toISOString();
+    while (events.length < eventsPerBatch) {
+        const next = units.next();
+        if (next.done) break;
+        for (const { dataset, record } of next.value) {
+            events.push(toEvent(topics[dataset], record, now));
+            counts[dataset]++;
+        }
+    }
+    return { events, counts };
+}
+
+/** Tells of an outage once when it starts, however many batches are retrying, and once when it ends. */
+function outageReporter(retryForMs: number, onNotice: ((message: string) => void) | undefined) {
+    let since: number | undefined;
+    return {
+        failed: (error: Error) => {
+            if (since !== undefined) return;
+            since = performance.now();
+            onNotice?.(`sending failed (${error.message}); retrying each batch for up to ${retryForMs / 1000} s`);
+        },
+        recovered: () => {
+            if (since === undefined) return;
+            onNotice?.(`sending again after ${((performance.now() - since) / 1000).toFixed(1)} s of failures`);
+            since = undefined;
+        },
+    };
+}
+
+export function emptySummary(): StreamSummary {
+    return { sent: emptyCounts(), total: 0, unacknowledged: emptyCounts(), elapsedMs: 0 };
 }
 
 function emptyCounts(): Record<RawDatasetName, number> {
     return Object.fromEntries(datasetNames.map(name => [name, 0])) as Record<RawDatasetName, number>;
+}
+
+function addCounts(into: Record<RawDatasetName, number>, counts: Record<RawDatasetName, number>, sign: 1 | -1): void {
+    for (const name of datasetNames) into[name] += sign * counts[name];
 }

@@ -5,7 +5,8 @@ import { relationKey, SqlProject } from "../lib/sqlProject";
 
 /**
  * The core of `npm run watch`: row counts of the marts and the failure views as they change,
- * from Materialize's SUBSCRIBE or, on plain PostgreSQL, by polling; and a text rendering.
+ * from Materialize's SUBSCRIBE or, on plain PostgreSQL, by polling, across lost connections;
+ * and a text rendering.
  */
 
 export interface WatchedRelation {
@@ -15,6 +16,11 @@ export interface WatchedRelation {
 }
 
 export type Counts = Record<string, number>;
+
+/** What reads the counts and rows: a pg Client. */
+export interface Queryable {
+    query(sql: string): Promise<{ rows: Record<string, unknown>[] }>;
+}
 
 export interface CountChange {
     relation: string;
@@ -52,20 +58,22 @@ function qualified(key: string): string {
     return key.split(".").map(quoteIdent).join(".");
 }
 
-function toCounts(rows: { relation: string; n: string | number }[], into: Counts = {}): Counts {
+type CountRow = { relation: string; n: string | number };
+
+function toCounts(rows: CountRow[], into: Counts = {}): Counts {
     for (const row of rows) into[row.relation] = Number(row.n);
     return into;
 }
 
 /** Counts every intervalMs (PostgreSQL, or any database without SUBSCRIBE). */
 export async function* pollCounts(
-    client: Client,
+    client: Queryable,
     relations: readonly WatchedRelation[],
     options: { intervalMs: number; signal?: AbortSignal },
 ): AsyncGenerator<Counts> {
     const query = countsQuery(relations);
     while (!options.signal?.aborted) {
-        yield toCounts((await client.query(query)).rows);
+        yield toCounts((await client.query(query)).rows as CountRow[]);
         await sleep(options.intervalMs, undefined, { signal: options.signal }).catch(() => undefined);
     }
 }
@@ -76,7 +84,7 @@ export async function* pollCounts(
  * retraction of the old count (mz_diff -1) and an insertion of the new one (+1).
  */
 export async function* subscribeCounts(
-    client: Client,
+    client: Queryable,
     relations: readonly WatchedRelation[],
     options: { signal?: AbortSignal } = {},
 ): AsyncGenerator<Counts> {
@@ -87,7 +95,7 @@ export async function* subscribeCounts(
         while (!options.signal?.aborted) {
             const { rows } = await client.query("fetch all watch_counts with (timeout = '1s')");
             const inserted = rows.filter(row => Number(row.mz_diff) > 0);
-            if (inserted.length > 0) yield { ...toCounts(inserted, counts) };
+            if (inserted.length > 0) yield { ...toCounts(inserted as CountRow[], counts) };
         }
     } finally {
         await client.query("rollback").catch(() => undefined);
@@ -95,16 +103,17 @@ export async function* subscribeCounts(
 }
 
 /**
- * Snapshots from a stream of counts: what changed since the previous one, and the rows of the
- * failure views that have any, read through `client` (not the one a SUBSCRIBE is holding).
+ * Snapshots from a stream of counts: what changed since the previous one (`previous` carries the
+ * counts seen before a reconnection), and the rows of the failure views that have any, read
+ * through `client` (not the one a SUBSCRIBE is holding).
  */
 export async function* snapshots(
     counts: AsyncIterable<Counts>,
-    client: Client,
+    client: Queryable,
     relations: readonly WatchedRelation[],
-    options: { rowsPerView?: number } = {},
+    options: { rowsPerView?: number; previous?: Counts } = {},
 ): AsyncGenerator<Snapshot> {
-    let previous: Counts | undefined;
+    let previous = options.previous;
     for await (const current of counts) {
         const at = new Date();
         const changes = previous === undefined
@@ -119,6 +128,178 @@ export async function* snapshots(
         }
         previous = current;
         yield { at, counts: current, changes, failureRows };
+    }
+}
+
+/** Longest wait between two reconnection attempts. */
+export const maxReconnectDelayMs = 10_000;
+/** How long the watch keeps trying to reconnect before it gives up, unless told otherwise. */
+export const defaultReconnectForMs = 300_000;
+
+export interface WatchOptions {
+    /** Where to connect; it may hold a password, so it is never shown: notices name host, port and database. */
+    url: string;
+    relations: readonly WatchedRelation[];
+    /** "subscribe" follows SUBSCRIBE where the server has it (Materialize) and polls elsewhere. */
+    mode: "subscribe" | "poll";
+    intervalMs: number;
+    /** After a lost connection, how long to keep trying (default defaultReconnectForMs); then it throws. */
+    reconnectForMs?: number;
+    signal?: AbortSignal;
+    /** One line each: polling instead of SUBSCRIBE, connection lost, connection back. */
+    onNotice?: (message: string) => void;
+}
+
+/**
+ * Snapshots until aborted, whatever happens to the connection: when it is lost (the server
+ * restarts, the network drops), the watch reconnects, waiting 0.5 s, then twice as long each
+ * time up to maxReconnectDelayMs, for up to reconnectForMs, and carries on from the counts it
+ * saw last, so what changed meanwhile shows up as changes. The first connection is not retried:
+ * a wrong URL should fail at once.
+ */
+export async function* watchSnapshots(options: WatchOptions): AsyncGenerator<Snapshot> {
+    const server = describeServer(options.url);
+    let session: Session;
+    try {
+        session = await openSession(options.url, options.mode === "subscribe" ? "if-supported" : false);
+    } catch (err) {
+        throw new Error(`cannot connect to ${server}: ${(err as Error).message}`, { cause: err });
+    }
+    if (options.mode === "subscribe" && !session.subscribes) {
+        options.onNotice?.(`${server} has no SUBSCRIBE (not Materialize): polling every ${options.intervalMs} ms instead`);
+    }
+    let previous: Counts | undefined;
+    try {
+        for (;;) {
+            const counts = session.subscribes
+                ? subscribeCounts(session.counts, options.relations, { signal: options.signal })
+                : pollCounts(session.counts, options.relations, { intervalMs: options.intervalMs, signal: options.signal });
+            try {
+                for await (const snapshot of snapshots(counts, session.rows, options.relations, { previous })) {
+                    previous = snapshot.counts;
+                    yield snapshot;
+                }
+                return;
+            } catch (err) {
+                if (options.signal?.aborted) return;
+                // A client that lost its connection while idle fails the next query with a generic
+                // "not queryable"; what the server or the socket said then is the better explanation.
+                const cause = /not queryable/.test((err as Error).message) ? (session.lostBecause() ?? (err as Error)) : (err as Error);
+                if (!isConnectionLoss(cause)) throw err;
+                await session.close();
+                const reopened = await reconnect(() => openSession(options.url, session.subscribes), cause, server, options);
+                if (reopened === undefined) return;
+                session = reopened;
+            }
+        }
+    } finally {
+        await session.close();
+    }
+}
+
+/** One connection, or two for SUBSCRIBE: it holds its own inside a transaction, and the failure rows need another. */
+interface Session {
+    subscribes: boolean;
+    counts: Client;
+    rows: Client;
+    /** The first error a client reported on its own, e.g. the server's "terminating connection". */
+    lostBecause(): Error | undefined;
+    close(): Promise<void>;
+}
+
+async function openSession(url: string, subscribe: boolean | "if-supported"): Promise<Session> {
+    const clients: Client[] = [];
+    let lost: Error | undefined;
+    const connect = async () => {
+        const client = new Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+        // Without a listener, a connection dropped while idle (between polls) is an uncaught 'error' event.
+        client.on("error", err => (lost ??= err));
+        clients.push(client);
+        await client.connect();
+        return client;
+    };
+    let closed: Promise<void> | undefined;
+    const close = () => (closed ??= Promise.all(clients.map(client => client.end().catch(() => undefined))).then(() => undefined));
+    try {
+        const counts = await connect();
+        const subscribes = subscribe === "if-supported" ? await hasSubscribe(counts) : subscribe;
+        const rows = subscribes ? await connect() : counts;
+        return { subscribes, counts, rows, lostBecause: () => lost, close };
+    } catch (err) {
+        await close();
+        throw err;
+    }
+}
+
+/** Materialize answers mz_version(); PostgreSQL has no such function (and no SUBSCRIBE). */
+async function hasSubscribe(client: Client): Promise<boolean> {
+    try {
+        await client.query("select mz_version()");
+        return true;
+    } catch (err) {
+        if ((err as { code?: string }).code === undefinedFunction) return false;
+        throw err;
+    }
+}
+
+const undefinedFunction = "42883";
+
+/**
+ * Tries to open a new session until one opens, the time is up (throws) or the watch is aborted
+ * (undefined). Errors other than an unreachable server (a dropped database, a revoked login) throw at once.
+ */
+async function reconnect(
+    open: () => Promise<Session>,
+    lostBecause: Error,
+    server: string,
+    options: Pick<WatchOptions, "reconnectForMs" | "signal" | "onNotice">,
+): Promise<Session | undefined> {
+    const reconnectForMs = options.reconnectForMs ?? defaultReconnectForMs;
+    const lostAt = Date.now();
+    const deadline = lostAt + reconnectForMs;
+    options.onNotice?.(`lost the connection to ${server} (${lostBecause.message}); reconnecting for up to ${reconnectForMs / 1000} s`);
+    let lastError = lostBecause;
+    for (let attempt = 0; Date.now() < deadline; attempt++) {
+        const delayMs = Math.min(500 * 2 ** attempt, maxReconnectDelayMs, deadline - Date.now());
+        try {
+            await sleep(delayMs, undefined, { signal: options.signal });
+        } catch {
+            return undefined;
+        }
+        try {
+            const session = await open();
+            options.onNotice?.(`reconnected to ${server} after ${((Date.now() - lostAt) / 1000).toFixed(1)} s`);
+            return session;
+        } catch (err) {
+            if (!isConnectionLoss(err)) throw err;
+            lastError = err as Error;
+        }
+    }
+    throw new Error(`gave up reconnecting to ${server} after ${reconnectForMs / 1000} s: ${lastError.message}`, { cause: lastError });
+}
+
+/** Socket errors, SQLSTATE class 08 and the server shutting down or starting up, and pg's words for a dropped connection. */
+function isConnectionLoss(err: unknown): boolean {
+    const { code, message } = err as { code?: string; message?: string };
+    if (code !== undefined && (connectionLossCodes.has(code) || code.startsWith("08"))) return true;
+    return /^(Connection terminated|Client has encountered a connection error|timeout expired)/.test(message ?? "");
+}
+
+const connectionLossCodes = new Set([
+    "ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN",
+    "57P01", // admin_shutdown: terminating connection due to administrator command
+    "57P02", // crash_shutdown
+    "57P03", // cannot_connect_now: the database system is starting up / shutting down
+]);
+
+/** host:port/database, never the user or password. */
+function describeServer(url: string): string {
+    try {
+        const parsed = new URL(url);
+        const host = parsed.hostname || parsed.searchParams.get("host") || "localhost";
+        return `${host}:${parsed.port || 5432}${decodeURIComponent(parsed.pathname) || "/"}`;
+    } catch {
+        return "the database";
     }
 }
 

@@ -1,18 +1,20 @@
-import { spawn } from "node:child_process";
-import * as path from "node:path";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { prefixedTopics } from "../producer/cli/target";
+import { datasetNames, RawDatasetName } from "../producer/datasets";
 import { GeneratedRecord, generateUnits, seedProfile } from "../producer/generator";
 import { generatorFirstId, seedIdLimit } from "../producer/idRanges";
 import { KafkaSettings } from "../producer/kafka";
 import { readSeeds } from "../producer/seeds";
 import { streamUnits } from "../producer/stream";
-import { readTopics } from "./helpers/kafkaTopics";
+import { CliRun, startCli } from "./helpers/cli";
+import { createTopics, readTopics, uniquePrefix } from "./helpers/kafkaTopics";
 import { Pipeline, seedsDir } from "./helpers/pipeline";
+import { KafkaBroker, startKafka } from "./services/kafka";
 
 const brokers = inject("kafkaBrokers");
 const postgresUrl = inject("postgresUrl");
 const kafka: KafkaSettings = { brokers: [brokers], tls: false };
-const repo = path.join(__dirname, "..");
 const seeds = readSeeds(seedsDir);
 const profile = seedProfile(seeds);
 
@@ -79,6 +81,7 @@ describe("the order generator", () => {
         const { topics } = await pipeline.seededTopics("generated");
         const summary = await streamUnits(generateUnits(profile, { seed: 11, count: 2_000 }), { kafka, topics, batchSize: 300 });
         const expected = generate(11, 2_000);
+        expect(summary.failure).toBeUndefined();
         expect(summary.total).toBe(2_000);
         expect(summary.sent.raw_orders).toBe(ofDataset(expected, "raw_orders").length);
 
@@ -108,25 +111,15 @@ describe("the order generator", () => {
 
     it("from the command line, stops on Ctrl-C with a summary and leaves no unit half-sent", async () => {
         const { prefix, topics } = await pipeline.seededTopics("sigint");
-        const child = spawn(
-            process.execPath,
-            ["--import", "tsx", "producer/cli/generate.ts", "--rate", "400", "--seed", "5", "--brokers", brokers, "--topic-prefix", prefix, "--json"],
-            { cwd: repo, stdio: ["ignore", "pipe", "pipe"] },
-        );
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", d => (stdout += d));
-        child.stderr.on("data", d => (stderr += d));
-        const exited = new Promise<number | null>(resolve => child.on("exit", code => resolve(code)));
-        const deadline = Date.now() + 30_000;
-        while (!stderr.includes("generating with seed 5") && Date.now() < deadline) await new Promise(r => setTimeout(r, 100));
-        await new Promise(r => setTimeout(r, 2_000));
-        child.kill("SIGINT");
-        expect(await exited).toBe(0);
+        const run = runGenerate(["--rate", "400", "--seed", "5", "--brokers", brokers, "--topic-prefix", prefix, "--json"]);
+        await run.waitFor("stderr", "generating with seed");
+        await sleep(2_000);
+        run.child.kill("SIGINT");
+        expect(await run.exitCode(30_000)).toBe(0);
 
-        expect(stderr).toMatch(/sent [\d,]+ events in \d+\.\d s \([\d,]+ events\/s\)/);
-        expect(stderr).toContain("replay these events with --seed 5");
-        const summary = JSON.parse(stdout);
+        expect(run.stderr).toMatch(/sent [\d,]+ events in \d+\.\d s \([\d,]+ events\/s\)/);
+        expect(run.stderr).toContain("replay these events with --seed 5");
+        const summary = JSON.parse(run.stdout);
         // About 400 events/s for about 2 s: it streamed at the rate, and stopped.
         expect(summary.total).toBeGreaterThan(200);
         expect(summary.total).toBeLessThan(2_000);
@@ -136,3 +129,151 @@ describe("the order generator", () => {
         expect(await warehouse.rows("raw_payments")).toHaveLength(113 + summary.sent.raw_payments);
     });
 });
+
+describe("the generator from the command line, short of --count", () => {
+    it("stopped by Ctrl-C, exits 130 with what was acknowledged and how to send the rest", async () => {
+        const prefix = uniquePrefix("sigint-count");
+        const topics = prefixedTopics(prefix);
+        await createTopics(brokers, Object.values(topics));
+        const run = runGenerate(["--count", "100000", "--rate", "2000", "--seed", "6", "--brokers", brokers, "--topic-prefix", prefix, "--json"]);
+        await run.waitFor("stderr", "generating with seed");
+        await sleep(2_000);
+        run.child.kill("SIGINT");
+        expect(await run.exitCode(30_000)).toBe(130);
+
+        const summary = JSON.parse(run.stdout);
+        expect(summary.outcome).toBe("interrupted");
+        expect(summary.total).toBeGreaterThan(0);
+        expect(summary.total).toBeLessThan(100_000);
+        expect(summary.resume.count).toBe(100_000 - summary.total);
+        expect(summary.resume.seed).not.toBe(6);
+        expect(run.stderr).toContain("stopped short by Ctrl-C");
+        expect(run.stderr).toContain(`npm run generate -- ${summary.resume.args.join(" ")}`);
+        const onTopics = await topicContents(brokers, topics);
+        expect(onTopics.counts).toEqual(summary.sent);
+        expect(onTopics.duplicates).toEqual([]);
+    });
+});
+
+describe("the generator when its broker goes away", () => {
+    // A broker of its own, to pause, kill and restart without disturbing the other tests.
+    let broker: KafkaBroker;
+    const requestTimeoutMs = 2_500;
+    beforeAll(async () => {
+        broker = await startKafka();
+    });
+    afterAll(async () => {
+        await broker?.stop();
+    });
+
+    async function freshTopics(label: string): Promise<{ prefix: string; topics: Record<string, string> }> {
+        const prefix = uniquePrefix(label);
+        const topics = prefixedTopics(prefix);
+        await createTopics(broker.brokers, Object.values(topics));
+        return { prefix, topics };
+    }
+
+    /** 150,000 events at 15,000 events/s: the broker trouble starts 2 s into 10 s of sending. */
+    function generateSlowly(prefix: string, seed: number, extraArgs: string[] = []): CliRun {
+        return runGenerate([
+            "--count", "150000", "--rate", "15000", "--seed", String(seed), "--brokers", broker.brokers, "--topic-prefix", prefix,
+            "--request-timeout", String(requestTimeoutMs), "--json", ...extraArgs,
+        ]);
+    }
+
+    it("rides out a paused broker: the topics hold exactly what the summary counts, each key once", async () => {
+        const { prefix, topics } = await freshTopics("paused");
+        const run = generateSlowly(prefix, 21);
+        await run.waitFor("stderr", "generating with seed");
+        await sleep(2_000);
+        process.kill(broker.pid, "SIGSTOP");
+        try {
+            // Long enough for requests to time out and be sent again: the retries are what used to duplicate.
+            await sleep(2 * requestTimeoutMs + 1_000);
+        } finally {
+            process.kill(broker.pid, "SIGCONT");
+        }
+        expect(await run.exitCode(45_000)).toBe(0);
+
+        expect(run.stderr).toMatch(/sending failed \(.*\); retrying each batch for up to 120 s/);
+        expect(run.stderr).toMatch(/sending again after \d+\.\d s of failures/);
+        const summary = JSON.parse(run.stdout);
+        expect(summary).toMatchObject({ outcome: "complete", total: 150_000 });
+        expect(summary.unacknowledged).toEqual({ raw_customers: 0, raw_orders: 0, raw_payments: 0 });
+        const onTopics = await topicContents(broker.brokers, topics);
+        expect(onTopics.counts).toEqual(summary.sent);
+        expect(onTopics.duplicates).toEqual([]);
+    });
+
+    it("rides out a broker killed and restarted: the topics hold exactly what the summary counts, each key once", async () => {
+        const { prefix, topics } = await freshTopics("restarted");
+        const run = generateSlowly(prefix, 22);
+        await run.waitFor("stderr", "generating with seed");
+        await sleep(2_000);
+        await broker.restart();
+        expect(await run.exitCode(45_000)).toBe(0);
+
+        expect(run.stderr).toMatch(/sending failed \(.*\); retrying/);
+        const summary = JSON.parse(run.stdout);
+        expect(summary).toMatchObject({ outcome: "complete", total: 150_000 });
+        const onTopics = await topicContents(broker.brokers, topics);
+        expect(onTopics.counts).toEqual(summary.sent);
+        expect(onTopics.duplicates).toEqual([]);
+    });
+
+    it("gives up after --retry-for when the broker stays away, exits 1 with what was acknowledged, and its resume command sends the rest", async () => {
+        const { prefix, topics } = await freshTopics("gone");
+        const run = generateSlowly(prefix, 23, ["--retry-for", "3"]);
+        await run.waitFor("stderr", "generating with seed");
+        await sleep(2_000);
+        process.kill(broker.pid, "SIGKILL");
+        // 3 s of retries, plus the attempt under way when they are up.
+        expect(await run.exitCode(30_000)).toBe(1);
+
+        const summary = JSON.parse(run.stdout);
+        expect(summary.outcome).toBe("failed");
+        expect(summary.error).toMatch(/^gave up after \d+ s of failed attempts: /);
+        expect(summary.total).toBeLessThan(150_000);
+        expect(summary.resume.count).toBe(150_000 - summary.total);
+        expect(run.stderr).toContain(`stopped short: ${summary.error}`);
+        expect(run.stderr).toContain(`npm run generate -- ${summary.resume.args.join(" ")}`);
+
+        // What was acknowledged is there once; what was not may or may not be.
+        await broker.restart();
+        const before = await topicContents(broker.brokers, topics);
+        expect(before.duplicates).toEqual([]);
+        for (const name of datasetNames) {
+            expect(before.counts[name]).toBeGreaterThanOrEqual(summary.sent[name]);
+            expect(before.counts[name]).toBeLessThanOrEqual(summary.sent[name] + summary.unacknowledged[name]);
+        }
+
+        const resumed = runGenerate(summary.resume.args);
+        expect(await resumed.exitCode(45_000)).toBe(0);
+        const rest = JSON.parse(resumed.stdout);
+        expect(rest).toMatchObject({ outcome: "complete", total: summary.resume.count, seed: summary.resume.seed });
+        const after = await topicContents(broker.brokers, topics);
+        expect(after.duplicates).toEqual([]);
+        for (const name of datasetNames) expect(after.counts[name]).toBe(before.counts[name] + rest.sent[name]);
+    });
+});
+
+/** `npm run generate -- ARGS`, as a user runs it. */
+function runGenerate(args: string[]): CliRun {
+    return startCli("generate", args);
+}
+
+/** Records per dataset on the topics, and every topic/key found more than once. */
+async function topicContents(brokers: string, topics: Record<string, string>) {
+    const records = await readTopics(brokers, Object.values(topics));
+    const counts = Object.fromEntries(datasetNames.map(name => [name, 0])) as Record<RawDatasetName, number>;
+    const datasetOf = new Map(datasetNames.map(name => [topics[name], name]));
+    const seen = new Set<string>();
+    const duplicates: string[] = [];
+    for (const record of records) {
+        counts[datasetOf.get(record.topic)!]++;
+        const id = `${record.topic}/${record.key}`;
+        if (seen.has(id)) duplicates.push(id);
+        seen.add(id);
+    }
+    return { counts, duplicates };
+}

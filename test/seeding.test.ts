@@ -7,6 +7,7 @@ import { toEvent } from "../producer/events";
 import { connectKafka, KafkaSettings } from "../producer/kafka";
 import { seedTopics } from "../producer/seed";
 import { sendInOneTransaction } from "../producer/send";
+import { generatedPayment, seedsWithPayments } from "./helpers/bigSeeds";
 import { createTopics, readTopics, uniquePrefix } from "./helpers/kafkaTopics";
 
 const brokers = inject("kafkaBrokers");
@@ -64,6 +65,32 @@ describe("seeding a real broker", () => {
         expect(records.filter(r => r.topic === topics.raw_customers && r.key === "101").map(r => JSON.parse(r.value).first_name)).toEqual(["Grace"]);
     });
 
+    it("puts every row of a 200,000-row seed file on its topic exactly once, and none again on the next run", async () => {
+        const payments = 200_000;
+        const dir = seedsWithPayments(payments);
+        try {
+            const topics = await freshTopics("big");
+            const options = { kafka, seedsDir: dir, topics, transactionalId: `t-${topics.raw_orders}` };
+            const first = await seedTopics(options);
+            expect(first.sent).toBe(100 + 99 + payments);
+            expect(new Set(first.sentDigests).size).toBe(100 + 99 + payments);
+            expect((await seedTopics({ ...options, alreadySent: first.sentDigests })).sent).toBe(0);
+
+            const records = await readTopics(brokers, Object.values(topics));
+            expect(countByTopic(records, topics)).toEqual({ raw_customers: 100, raw_orders: 99, raw_payments: payments });
+            const paymentRecords = records.filter(r => r.topic === topics.raw_payments);
+            expect(new Set(paymentRecords.map(r => r.key)).size).toBe(payments);
+            const unexpected = paymentRecords.filter(r => {
+                const { event_ts: _, ...record } = JSON.parse(r.value);
+                return r.key !== String(record.id) ||
+                    JSON.stringify(record) !== JSON.stringify(generatedPayment(record.id));
+            });
+            expect(unexpected).toEqual([]);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("fails a malformed seed with file and line and sends nothing at all", async () => {
         const topics = await freshTopics("malformed");
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "seeds-"));
@@ -72,6 +99,14 @@ describe("seeding a real broker", () => {
 
         await expect(seedTopics({ kafka, seedsDir: dir, topics, transactionalId: `t-${topics.raw_orders}` }))
             .rejects.toThrow(/raw_payments\.csv:115: column "amount": "12\.5" is not an integer/);
+        expect(await readTopics(brokers, Object.values(topics), { readUncommitted: true })).toEqual([]);
+    });
+
+    it("fails naming the topic when one is missing, and sends nothing", async () => {
+        const topics = await freshTopics("missing-topic");
+        const missing = { ...topics, raw_orders: `${topics.raw_orders}_gone` };
+        await expect(seedTopics({ kafka, seedsDir, topics: missing, transactionalId: `t-${missing.raw_orders}` }))
+            .rejects.toThrow(new RegExp(`topic ${missing.raw_orders.replace(/[.]/g, "\\.")} not found on ${brokers}`));
         expect(await readTopics(brokers, Object.values(topics), { readUncommitted: true })).toEqual([]);
     });
 

@@ -1,23 +1,32 @@
 import { execFile } from "node:child_process";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { datasets } from "../producer/datasets";
 import { readSeeds } from "../producer/seeds";
 import { pollCounts, renderSnapshot, Snapshot, snapshots, watchedRelations } from "../producer/watch";
+import { startCli } from "./helpers/cli";
 import { Warehouse } from "./helpers/warehouse";
+import { PostgresServer, startPostgres } from "./services/postgres";
 
 const postgresUrl = inject("postgresUrl");
 const repo = path.join(__dirname, "..");
 const seeds = readSeeds(path.join(repo, "seeds"));
 const order99 = seeds.find(r => r.dataset.name === "raw_orders" && r.record.id === 99)!.record;
 
+/** A database with the project's views over the seeds. */
+async function seededWarehouse(serverUrl: string, label: string): Promise<Warehouse> {
+    const created = await Warehouse.create(serverUrl, label);
+    for (const dataset of datasets) {
+        await created.insert(dataset.name, seeds.filter(r => r.dataset === dataset).map(r => r.record));
+    }
+    return created;
+}
+
 let warehouse: Warehouse;
 beforeAll(async () => {
-    warehouse = await Warehouse.create(postgresUrl, "watch");
-    for (const dataset of datasets) {
-        await warehouse.insert(dataset.name, seeds.filter(r => r.dataset === dataset).map(r => r.record));
-    }
+    warehouse = await seededWarehouse(postgresUrl, "watch");
 });
 afterAll(async () => {
     await warehouse.close();
@@ -74,5 +83,93 @@ describe("watch", () => {
         expect(stdout).toMatch(/^marts\n  customers\s+100$/m);
         expect(stdout).toMatch(new RegExp(`^  public_etl_failure\\.unique_orders_order_id\\s+${duplicates}\\b`, "m"));
         expect(stdout).toMatch(/^  public_etl_failure\.not_null_orders_amount\s+0$/m);
+    });
+});
+
+describe("watch when the database goes away", () => {
+    // A server of its own, to restart and stop without disturbing the other tests.
+    let server: PostgresServer;
+    beforeAll(async () => {
+        server = await startPostgres();
+    });
+    afterAll(async () => {
+        await server?.stop();
+    });
+
+    /** The warehouse's URL with a password in it (trust auth ignores it), to see that it is never printed. */
+    function withPassword(url: string): string {
+        const parsed = new URL(url);
+        parsed.password = "s3cret-pw";
+        return parsed.toString();
+    }
+
+    const firstSnapshot = /^marts\n  customers\s+100\n  orders\s+99$/m;
+
+    it("rides out a PostgreSQL restart: one notice, no crash, the last snapshot kept, fresh data afterwards", async () => {
+        const restarted = await seededWarehouse(server.url, "restarted");
+        await restarted.close();
+        const run = startCli("watch", ["--poll", "--interval", "200", "--url", withPassword(restarted.url)]);
+        try {
+            await run.waitFor("stdout", firstSnapshot);
+            await server.restart();
+            await run.waitFor("stderr", "reconnected to");
+            const client = new Client({ connectionString: restarted.url });
+            await client.connect();
+            try {
+                await client.query("insert into raw_orders (data) values ($1::jsonb)", [JSON.stringify(order99)]);
+            } finally {
+                await client.end();
+            }
+            await run.waitFor("stdout", /^  \d\d:\d\d:\d\d  public_etl_failure\.unique_orders_order_id: 0 -> 1$/m);
+        } finally {
+            run.child.kill("SIGINT");
+        }
+        expect(await run.exitCode(15_000)).toBe(0);
+
+        const database = new URL(restarted.url).pathname.slice(1);
+        const notices = run.stderr.trim().split("\n");
+        expect(notices).toEqual([
+            `lost the connection to 127.0.0.1:${server.port}/${database} (terminating connection due to administrator command); reconnecting for up to 300 s`,
+            expect.stringMatching(new RegExp(`^reconnected to 127\\.0\\.0\\.1:${server.port}/${database} after \\d+\\.\\d s$`)),
+        ]);
+        // Piped, it prints a snapshot when something changed: the first one, then the one with order 99 again.
+        expect(run.stdout.match(/^jaffle-shop-streaming at /gm)).toHaveLength(2);
+        expect(run.stdout).toMatch(/^  orders\s+100$/m);
+        expect(run.stdout + run.stderr).not.toContain("s3cret-pw");
+    });
+
+    it("without --poll on PostgreSQL, polls instead of failing on SUBSCRIBE, and says so", async () => {
+        const plain = await seededWarehouse(server.url, "plain");
+        await plain.close();
+        const run = startCli("watch", ["--interval", "200", "--url", plain.url]);
+        try {
+            await run.waitFor("stdout", firstSnapshot);
+        } finally {
+            run.child.kill("SIGINT");
+        }
+        expect(await run.exitCode(15_000)).toBe(0);
+        const database = new URL(plain.url).pathname.slice(1);
+        expect(run.stderr.trim()).toBe(`127.0.0.1:${server.port}/${database} has no SUBSCRIBE (not Materialize): polling every 200 ms instead`);
+    });
+
+    it("gives up after --reconnect-for when the database stays away: exit 1, one line saying so", async () => {
+        const doomedServer = await startPostgres();
+        try {
+            const doomed = await seededWarehouse(doomedServer.url, "doomed");
+            await doomed.close();
+            const run = startCli("watch", ["--poll", "--interval", "200", "--reconnect-for", "3", "--url", withPassword(doomed.url)]);
+            await run.waitFor("stdout", firstSnapshot);
+            await doomedServer.stop();
+            expect(await run.exitCode(20_000)).toBe(1);
+
+            const where = `127.0.0.1:${doomedServer.port}/${new URL(doomed.url).pathname.slice(1)}`;
+            const lines = run.stderr.trim().split("\n");
+            expect(lines).toHaveLength(2);
+            expect(lines[0]).toMatch(new RegExp(`^lost the connection to ${where.replace(/\./g, "\\.")} \\(.+\\); reconnecting for up to 3 s$`));
+            expect(lines[1]).toBe(`error: gave up reconnecting to ${where} after 3 s: connect ECONNREFUSED 127.0.0.1:${doomedServer.port}`);
+            expect(run.stdout + run.stderr).not.toContain("s3cret-pw");
+        } finally {
+            await doomedServer.stop();
+        }
     });
 });

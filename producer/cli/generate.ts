@@ -4,9 +4,10 @@ import { parseArgs } from "node:util";
 import { datasetNames } from "../datasets";
 import { generateUnits, seedProfile } from "../generator";
 import { maxGeneratorSeed } from "../idRanges";
-import { readSeeds } from "../seeds";
-import { streamUnits, StreamSummary } from "../stream";
-import { integerFlag, runCli, UsageError } from "./run";
+import { defaultRequestTimeoutMs } from "../kafka";
+import { seedRows } from "../seeds";
+import { defaultRetryForMs, emptySummary, streamUnits, StreamSummary } from "../stream";
+import { integerFlag, runCli } from "./run";
 import { repoDir, resolveKafkaTarget } from "./target";
 
 const usage = `usage: npm run generate -- [--rate N | --count N] [--seed S] [--brokers host:port,...] [--topic-prefix P]
@@ -15,37 +16,62 @@ Streams new customers, orders and payments (jaffle_shop's shape, distributions o
 a running stack until Ctrl-C, or until --count events are sent. Every order has a customer and
 at least one payment, so the generated data trips no failure view.
 
+Each event lands exactly once: batches go out on idempotent producers, and a batch the broker
+does not acknowledge (paused, restarting) is sent again, for up to --retry-for seconds; the broker
+drops the copies of attempts that did land. However it ends (--count reached, Ctrl-C, the broker
+gone for good), it prints the events acknowledged per topic and, when it stopped short, how to
+send the rest.
+
   --rate N            events per second (default 10 without --count; none with it: as fast as possible)
   --count N           send exactly N events, then stop
   --seed S            0..${maxGeneratorSeed}: the random sequence and the id block (default: random,
                       printed). The same seed replays the same events with the same ids, so
                       replaying onto the same topics trips the unique_* views; use a new seed for more data
+  --retry-for S       seconds a batch is retried while the broker does not acknowledge it, then the
+                      generator stops (default ${defaultRetryForMs / 1000})
+  --request-timeout MS
+                      how long a request may go unanswered before it is sent again (default ${defaultRequestTimeoutMs})
   --brokers LIST      Kafka bootstrap servers (default: $JSS_KAFKA_BROKERS, else the stack's
                       output kafkaBootstrapServers; STACK picks the stack, default dev)
   --topic-prefix P    topic name prefix (default: the stack's topicNames, else none)
   --seeds-dir DIR     the seeds the distributions are learned from (default: seeds)
   --batch-size N      events per produce request (default 1000)
-  --max-in-flight N   unacknowledged batches (default 4)
-  --acks all|1        acknowledgement by all in-sync replicas (default) or the leader only
-  --json              print the summary as JSON on stdout
-  -h, --help          this help`;
+  --max-in-flight N   unacknowledged batches, each on its own producer (default 4)
+  --json              print the summary as JSON on stdout (the readable one goes to stderr)
+  -h, --help          this help
+
+Exit status: 0 when --count events were acknowledged (without --count: when Ctrl-C stopped it),
+1 when Kafka failed it short of --count, 130 when Ctrl-C stopped it short of --count.`;
+
+const flags = {
+    rate: { type: "string" },
+    count: { type: "string" },
+    seed: { type: "string" },
+    "retry-for": { type: "string", default: String(defaultRetryForMs / 1000) },
+    "request-timeout": { type: "string", default: String(defaultRequestTimeoutMs) },
+    brokers: { type: "string" },
+    "topic-prefix": { type: "string" },
+    "seeds-dir": { type: "string", default: path.join(repoDir, "seeds") },
+    "batch-size": { type: "string", default: "1000" },
+    "max-in-flight": { type: "string", default: "4" },
+    json: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+} as const;
+
+/** How a run ended: complete (--count reached), stopped (Ctrl-C, no --count), interrupted (Ctrl-C short of --count), failed. */
+type Outcome = "complete" | "stopped" | "interrupted" | "failed";
+
+const exitCodes: Record<Outcome, number> = { complete: 0, stopped: 0, interrupted: 130, failed: 1 };
+
+/** What the user needs to send the rest: a new seed, whose id block nothing of this run can be in. */
+interface Resume {
+    seed: number;
+    count?: number;
+    args: string[];
+}
 
 runCli(usage, async () => {
-    const { values } = parseArgs({
-        options: {
-            rate: { type: "string" },
-            count: { type: "string" },
-            seed: { type: "string" },
-            brokers: { type: "string" },
-            "topic-prefix": { type: "string" },
-            "seeds-dir": { type: "string", default: path.join(repoDir, "seeds") },
-            "batch-size": { type: "string", default: "1000" },
-            "max-in-flight": { type: "string", default: "4" },
-            acks: { type: "string", default: "all" },
-            json: { type: "boolean" },
-            help: { type: "boolean", short: "h" },
-        },
-    });
+    const { values, tokens } = parseArgs({ options: flags, tokens: true });
     if (values.help) {
         console.log(usage);
         return;
@@ -53,18 +79,45 @@ runCli(usage, async () => {
     const count = integerFlag("count", values.count, { min: 1 });
     const rate = integerFlag("rate", values.rate, { min: 1 }) ?? (count === undefined ? 10 : undefined);
     const seed = integerFlag("seed", values.seed, { min: 0, max: maxGeneratorSeed }) ?? randomInt(maxGeneratorSeed + 1);
-    if (values.acks !== "all" && values.acks !== "1") throw new UsageError(`--acks must be all or 1, not "${values.acks}"`);
+    const retryForMs = integerFlag("retry-for", values["retry-for"], { min: 0, max: 86_400 })! * 1000;
+    const requestTimeoutMs = integerFlag("request-timeout", values["request-timeout"], { min: 100, max: 600_000 })!;
+    const batchSize = integerFlag("batch-size", values["batch-size"], { min: 1 });
+    const maxInFlight = integerFlag("max-in-flight", values["max-in-flight"], { min: 1, max: 64 });
     const target = resolveKafkaTarget({ brokers: values.brokers, topicPrefix: values["topic-prefix"] });
+    const profile = seedProfile(seedRows(values["seeds-dir"]));
+    // This command again, less what a continuation changes.
+    const sameFlags = tokens.flatMap(token =>
+        token.kind === "option" && token.name !== "count" && token.name !== "seed"
+            ? [token.rawName, ...(token.value === undefined ? [] : [token.value])]
+            : [],
+    );
 
-    const profile = seedProfile(readSeeds(values["seeds-dir"]));
-    const stop = new AbortController();
-    // First Ctrl-C: finish the batches in flight and print the summary; a second one quits at once.
-    process.once("SIGINT", () => {
-        process.stderr.write("stopping: waiting for the batches in flight...\n");
-        stop.abort();
-        process.once("SIGINT", () => process.exit(130));
-    });
     const log = (message: string) => process.stderr.write(`${message}\n`);
+    const report = (summary: StreamSummary, outcome: Outcome) => {
+        const resume = outcome === "complete" || outcome === "stopped" ? undefined : resumeOf(sameFlags, seed, count, summary);
+        if (values.json) {
+            const { failure, ...counts } = summary;
+            console.log(JSON.stringify({ seed, ...counts, outcome, error: failure?.message, topics: target.topics, resume }));
+        }
+        const write = values.json ? log : (line: string) => process.stdout.write(`${line}\n`);
+        for (const line of describeRun(summary, outcome, { seed, count, topics: target.topics, resume })) write(line);
+    };
+
+    const stop = new AbortController();
+    let latest: StreamSummary | undefined;
+    // First Ctrl-C: finish the batches in flight, then the summary; a second one: the summary at once.
+    const onSignal = () => {
+        if (!stop.signal.aborted) {
+            log("stopping: waiting for the batches in flight (Ctrl-C again to stop at once)...");
+            stop.abort();
+            return;
+        }
+        report(latest ?? emptySummary(), "interrupted");
+        process.exit(exitCodes.interrupted);
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+
     log(
         `generating with seed ${seed} to ${target.kafka.brokers.join(",")} (${target.origin}), ` +
             `${count === undefined ? "until Ctrl-C" : `${count} events`}${rate === undefined ? ", as fast as possible" : ` at ${rate} events/s`}`,
@@ -74,24 +127,81 @@ runCli(usage, async () => {
         kafka: target.kafka,
         topics: target.topics,
         rate,
-        batchSize: integerFlag("batch-size", values["batch-size"], { min: 1 }),
-        maxInFlight: integerFlag("max-in-flight", values["max-in-flight"], { min: 1 }),
-        acks: values.acks === "all" ? -1 : 1,
+        batchSize,
+        maxInFlight,
+        retryForMs,
+        requestTimeoutMs,
         signal: stop.signal,
+        onNotice: message => log(`  ${message}`),
         onProgress: progress => {
+            latest = progress;
             if (Date.now() - lastReport < 5_000) return;
             lastReport = Date.now();
-            log(`  ${describeSummary(progress)}`);
+            log(`  ${formatCount(progress.total)} events ${describeTiming(progress)}`);
         },
     });
-    if (values.json) console.log(JSON.stringify({ seed, ...summary }));
-    log(`sent ${describeSummary(summary)}`);
-    for (const name of datasetNames) log(`  ${target.topics[name].padEnd(28)}${summary.sent[name].toLocaleString("en-US")}`);
-    log(`replay these events with --seed ${seed}`);
+    const outcome: Outcome = summary.failure
+        ? "failed"
+        : count !== undefined && summary.total < count
+          ? "interrupted"
+          : stop.signal.aborted && count === undefined
+            ? "stopped"
+            : "complete";
+    report(summary, outcome);
+    process.exitCode = exitCodes[outcome];
 });
 
-function describeSummary(summary: StreamSummary): string {
+function describeRun(
+    summary: StreamSummary,
+    outcome: Outcome,
+    run: { seed: number; count?: number; topics: Record<string, string>; resume?: Resume },
+): string[] {
+    const of = run.count === undefined ? "" : ` of ${formatCount(run.count)}`;
+    const lines = [`sent ${formatCount(summary.total)}${of} events ${describeTiming(summary)}`];
+    const width = Math.max(...datasetNames.map(name => run.topics[name].length)) + 2;
+    for (const name of datasetNames) lines.push(`  ${run.topics[name].padEnd(width)}${formatCount(summary.sent[name]).padStart(11)}`);
+    if (outcome === "failed") lines.push(`stopped short: ${summary.failure!.message}`);
+    if (outcome === "interrupted") lines.push("stopped short by Ctrl-C");
+    const unacknowledged = datasetNames.filter(name => summary.unacknowledged[name] > 0);
+    if (unacknowledged.length > 0) {
+        const total = unacknowledged.reduce((sum, name) => sum + summary.unacknowledged[name], 0);
+        const perTopic = unacknowledged.map(name => `${run.topics[name]} ${formatCount(summary.unacknowledged[name])}`).join(", ");
+        lines.push(`${formatCount(total)} more were sent but never acknowledged (${perTopic}): they may or may not be on the topics`);
+    }
+    if (run.resume) {
+        const rest = run.resume.count === undefined ? "more events" : `the other ${formatCount(run.resume.count)} events`;
+        lines.push(`send ${rest} with a new seed (its own id block: nothing it sends can collide with this run's events):`);
+        lines.push(`  npm run generate -- ${run.resume.args.map(shellQuote).join(" ")}`);
+    } else {
+        lines.push(`replay these events with --seed ${run.seed}`);
+    }
+    return lines;
+}
+
+/**
+ * The same command with a new seed and, with --count, what is left of it. Not the same seed
+ * resumed: an unacknowledged batch may still land (a paused broker works through the requests
+ * queued on its sockets when it resumes), and its ids would then be sent twice.
+ */
+function resumeOf(sameFlags: string[], seed: number, count: number | undefined, summary: StreamSummary): Resume {
+    let next: number;
+    do next = randomInt(maxGeneratorSeed + 1);
+    while (next === seed);
+    const remaining = count === undefined ? undefined : count - summary.total;
+    const args = [...sameFlags, ...(remaining === undefined ? [] : ["--count", String(remaining)]), "--seed", String(next)];
+    return { seed: next, count: remaining, args };
+}
+
+function describeTiming(summary: StreamSummary): string {
     const seconds = summary.elapsedMs / 1000;
     const perSecond = seconds > 0 ? Math.round(summary.total / seconds) : 0;
-    return `${summary.total.toLocaleString("en-US")} events in ${seconds.toFixed(1)} s (${perSecond.toLocaleString("en-US")} events/s)`;
+    return `in ${seconds.toFixed(1)} s (${formatCount(perSecond)} events/s)`;
+}
+
+function formatCount(n: number): string {
+    return n.toLocaleString("en-US");
+}
+
+function shellQuote(arg: string): string {
+    return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }

@@ -1,21 +1,24 @@
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { Client } from "pg";
 import { loadSqlProject } from "../../lib/sqlProject";
 import { datasetNames } from "../datasets";
-import { CountChange, pollCounts, renderSnapshot, snapshots, subscribeCounts, watchedRelations } from "../watch";
+import { CountChange, defaultReconnectForMs, maxReconnectDelayMs, renderSnapshot, watchedRelations, watchSnapshots } from "../watch";
 import { integerFlag, runCli } from "./run";
 import { repoDir, resolvePsqlUrl } from "./target";
 
 const usage = `usage: npm run watch -- [--url postgres://...] [--poll [--interval MS]] [--once]
 
 A live view of the marts and the failure views: row counts, the rows of failing views, and the
-latest changes, pushed by Materialize's SUBSCRIBE the moment they happen.
+latest changes, pushed by Materialize's SUBSCRIBE the moment they happen. A server without
+SUBSCRIBE (plain PostgreSQL) is polled instead, with a notice. When the connection is lost, the
+last snapshot stays on screen and the watch reconnects, waiting 0.5 s, then twice as long each
+time up to ${maxReconnectDelayMs / 1000} s, until --reconnect-for is up; then it exits 1.
 
   --url URL           the database (default: the stack's output psqlUrl; STACK picks the stack)
-  --poll              re-query the counts every --interval instead of SUBSCRIBE (plain PostgreSQL)
+  --poll              re-query the counts every --interval instead of SUBSCRIBE
   --interval MS       polling interval (default 1000)
   --once              print one snapshot and exit
+  --reconnect-for S   seconds to keep trying to reconnect to a lost database (default ${defaultReconnectForMs / 1000})
   --sql-dir DIR       the SQL project whose relations are watched (default: sql)
   -h, --help          this help`;
 
@@ -29,6 +32,7 @@ runCli(usage, async () => {
             poll: { type: "boolean" },
             interval: { type: "string", default: "1000" },
             once: { type: "boolean" },
+            "reconnect-for": { type: "string", default: String(defaultReconnectForMs / 1000) },
             "sql-dir": { type: "string", default: path.join(repoDir, "sql") },
             help: { type: "boolean", short: "h" },
         },
@@ -38,35 +42,32 @@ runCli(usage, async () => {
         return;
     }
     const intervalMs = integerFlag("interval", values.interval, { min: 10 })!;
+    const reconnectForMs = integerFlag("reconnect-for", values["reconnect-for"], { min: 0, max: 86_400 })! * 1000;
     const relations = watchedRelations(loadSqlProject(values["sql-dir"], datasetNames));
-    const url = resolvePsqlUrl(values.url);
-    // A SUBSCRIBE holds its connection inside a transaction: the failure rows need a second one.
-    const countsClient = new Client({ connectionString: url });
-    const rowsClient = values.poll || values.once ? countsClient : new Client({ connectionString: url });
     const stop = new AbortController();
     process.once("SIGINT", () => stop.abort());
-    await countsClient.connect();
-    if (rowsClient !== countsClient) await rowsClient.connect();
-    try {
-        const counts = values.poll || values.once
-            ? pollCounts(countsClient, relations, { intervalMs, signal: stop.signal })
-            : subscribeCounts(countsClient, relations, { signal: stop.signal });
-        const recent: CountChange[] = [];
-        const live = process.stdout.isTTY && !values.once;
-        let first = true;
-        for await (const snapshot of snapshots(counts, rowsClient, relations)) {
-            recent.unshift(...snapshot.changes);
-            recent.splice(recentChangesShown);
-            // On a terminal, redraw in place; piped, append one snapshot per change.
-            if (live) process.stdout.write("\x1b[2J\x1b[H");
-            if (live || first || snapshot.changes.length > 0) {
-                process.stdout.write(`${renderSnapshot(snapshot, relations, recent)}\n\n`);
-            }
-            first = false;
-            if (values.once) break;
+    const watching = watchSnapshots({
+        url: resolvePsqlUrl(values.url),
+        relations,
+        // One snapshot needs no SUBSCRIBE.
+        mode: values.poll || values.once ? "poll" : "subscribe",
+        intervalMs,
+        reconnectForMs,
+        signal: stop.signal,
+        onNotice: message => process.stderr.write(`${message}\n`),
+    });
+    const recent: CountChange[] = [];
+    const live = process.stdout.isTTY && !values.once;
+    let first = true;
+    for await (const snapshot of watching) {
+        recent.unshift(...snapshot.changes);
+        recent.splice(recentChangesShown);
+        // On a terminal, redraw in place; piped, append one snapshot per change.
+        if (live) process.stdout.write("\x1b[2J\x1b[H");
+        if (live || first || snapshot.changes.length > 0) {
+            process.stdout.write(`${renderSnapshot(snapshot, relations, recent)}\n\n`);
         }
-    } finally {
-        await countsClient.end().catch(() => undefined);
-        if (rowsClient !== countsClient) await rowsClient.end().catch(() => undefined);
+        first = false;
+        if (values.once) break;
     }
 });

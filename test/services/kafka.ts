@@ -23,6 +23,13 @@ export interface KafkaBroker {
     libsDir: string;
     /** The broker's log4j log and JVM stdout/stderr. Removed by stop() unless given in the options. */
     logFile: string;
+    /** The broker JVM's process id (a new one after restart()), e.g. to pause it with SIGSTOP. */
+    readonly pid: number;
+    /**
+     * Kills the broker if it runs (SIGKILL: a crash, not a clean shutdown), then starts it again on
+     * the same port with the same data; resolves once it answers metadata again.
+     */
+    restart(): Promise<void>;
     stop(): Promise<void>;
 }
 
@@ -153,31 +160,39 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBro
             return await fail(`storage format failed (exit ${format.code}):\n${format.output}`);
         }
 
-        const out = fs.openSync(logFile, "a");
-        try {
-            child = spawn(
-                java,
-                [
-                    `-Xmx${opts.heap ?? "512m"}`,
-                    "-Xms128m",
-                    "-XX:+UseG1GC",
-                    "-XX:MaxGCPauseMillis=20",
-                    "-XX:+ExitOnOutOfMemoryError",
-                    "-Djava.awt.headless=true",
-                    log4jArg,
-                    `-Dkafka.logs.dir=${path.dirname(logFile)}`,
-                    "-cp",
-                    classpath,
-                    "kafka.Kafka",
-                    propsFile,
-                ],
-                { stdio: ["ignore", out, out], cwd: dir },
-            );
-        } finally {
-            fs.closeSync(out);
-        }
-        child.on("error", err => (spawnError = err));
-        child.on("exit", (code, signal) => (exited = { code, signal }));
+        const launch = () => {
+            exited = undefined;
+            spawnError = undefined;
+            const out = fs.openSync(logFile, "a");
+            try {
+                child = spawn(
+                    java,
+                    [
+                        `-Xmx${opts.heap ?? "512m"}`,
+                        "-Xms128m",
+                        "-XX:+UseG1GC",
+                        "-XX:MaxGCPauseMillis=20",
+                        "-XX:+ExitOnOutOfMemoryError",
+                        "-Djava.awt.headless=true",
+                        log4jArg,
+                        `-Dkafka.logs.dir=${path.dirname(logFile)}`,
+                        "-cp",
+                        classpath,
+                        "kafka.Kafka",
+                        propsFile,
+                    ],
+                    { stdio: ["ignore", out, out], cwd: dir },
+                );
+            } finally {
+                fs.closeSync(out);
+            }
+            const launched = child;
+            launched.on("error", err => (spawnError = err));
+            launched.on("exit", (code, signal) => {
+                if (launched === child) exited = { code, signal };
+            });
+        };
+        launch();
 
         const gone = () =>
             spawnError
@@ -193,11 +208,31 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBro
             return await fail(why ?? `not ready on ${brokers} within ${timeoutMs / 1000} s`, why ? undefined : err);
         }
 
+        const restart = async () => {
+            const running = child!;
+            if (!exited) {
+                const exit = new Promise<void>(resolve => running.once("exit", () => resolve()));
+                running.kill("SIGKILL");
+                await withTimeout(exit, 10_000, `the broker (pid ${running.pid}) did not exit within 10 s of SIGKILL`);
+            }
+            launch();
+            try {
+                await waitUntilReady(brokers, port, Date.now() + timeoutMs, gone, false);
+            } catch (err) {
+                throw new Error(`Kafka ${KAFKA_VERSION} broker: not ready again on ${brokers} after a restart: ${describe(err)}\n` +
+                    `--- tail of ${logFile} ---\n${tailOf(logFile, 40)}`);
+            }
+        };
+
         let stopped: Promise<void> | undefined;
         return {
             brokers,
             libsDir,
             logFile,
+            get pid() {
+                return child!.pid!;
+            },
+            restart,
             stop: () =>
                 (stopped ??= (async () => {
                     await terminate(child, () => exited !== undefined, 10_000);

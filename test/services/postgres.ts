@@ -20,6 +20,11 @@ export interface PostgresServer {
     port: number;
     user: string;
     database: string;
+    /**
+     * Stops the server the way an administrator would (pg_ctl stop -m fast: clients are disconnected
+     * with an error), then starts it again on the same port with the same data.
+     */
+    restart(): Promise<void>;
     stop(): Promise<void>;
 }
 
@@ -30,6 +35,8 @@ export interface StartPostgresOptions {
     binDir?: string;
     /** How long start-up may take. Default 60 s. */
     timeoutMs?: number;
+    /** Extra server settings for postgresql.conf, e.g. { wal_level: "logical" }. Default none. */
+    settings?: Record<string, string>;
 }
 
 const USER = "postgres";
@@ -130,6 +137,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
                 "synchronous_commit = off",
                 "full_page_writes = off",
                 "timezone = 'UTC'",
+                ...Object.entries(opts.settings ?? {}).map(([key, value]) => `${key} = '${value.replace(/'/g, "''")}'`),
                 "",
             ].join("\n"),
         );
@@ -168,6 +176,20 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
             }
         }
 
+        const restart = async () => {
+            const [stopCmd, stopArgs] = pgCtl(["stop", "-m", "fast", "-w", "-t", "30"]);
+            const down = await runProcess(stopCmd, stopArgs, { cwd: dir, timeoutMs: 35_000 });
+            if (down.code !== 0) throw new Error(`PostgreSQL: pg_ctl stop for a restart failed (exit ${down.code}):\n${down.output}`);
+            started = false;
+            const [startCmd, startArgs] = pgCtl(["-l", logFile, "-o", `-p ${port}`, "-w", "-t", "60", "start"]);
+            const up = await runProcess(startCmd, startArgs, { cwd: dir, timeoutMs: 65_000 });
+            if (up.code !== 0) {
+                throw new Error(`PostgreSQL: pg_ctl start after a restart failed (exit ${up.code}):\n${up.output}\n` +
+                    `--- tail of ${logFile} ---\n${tailOf(logFile, 20)}`);
+            }
+            started = true;
+        };
+
         let stopped: Promise<void> | undefined;
         return {
             url: `postgres://${encodeURIComponent(USER)}@127.0.0.1:${port}/${encodeURIComponent(database)}`,
@@ -175,6 +197,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
             port,
             user: USER,
             database,
+            restart,
             stop: () => (stopped ??= teardown()),
         };
     } catch (err) {
