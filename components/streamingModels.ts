@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { kafkaPasswordSecretName, KafkaSecurityProtocol, materializeObjects } from "../lib/ddl";
+import { kafkaPasswordSecretName, KafkaSecurityProtocol, MaterializePostgres, materializeObjects, postgresPasswordSecretName } from "../lib/ddl";
 import { SqlConnection } from "../lib/sqlObject";
 import { relationKey, SqlProject } from "../lib/sqlProject";
 import { SqlObjectGraph } from "./sqlObjectGraph";
@@ -19,7 +19,9 @@ export interface StreamingModelsArgs {
         tls: boolean;
         sasl?: { mechanism: string; username: string; password: pulumi.Input<string> };
     };
-    /** Resources the sources need first (Materialize itself, the topics). */
+    /** The PostgreSQL of the CDC datasets, as Materialize reaches it, with the replication role's password. */
+    postgres?: MaterializePostgres & { password: pulumi.Input<string> };
+    /** Resources the sources need first (Materialize itself, the topics, the publication). */
     dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
@@ -48,13 +50,20 @@ export class StreamingModels extends pulumi.ComponentResource {
                 securityProtocol,
                 sasl: args.kafka.sasl && { mechanism: args.kafka.sasl.mechanism, username: args.kafka.sasl.username },
             },
+            postgres: args.postgres && (({ password: _, ...postgres }) => postgres)(args.postgres),
         });
+        const secrets: Record<string, pulumi.Input<string>> = {
+            ...(args.kafka.sasl ? { [kafkaPasswordSecretName]: args.kafka.sasl.password } : {}),
+            ...(args.postgres ? { [postgresPasswordSecretName]: args.postgres.password } : {}),
+        };
+        // Only a source that reads a topic has a topic's epoch.
+        const kafkaSources = this.project.sources.filter(source => !args.postgres?.datasets.includes(source as never));
         this.graph = new SqlObjectGraph(`${name}-objects`, {
             connection: args.connection,
             objects,
-            secrets: args.kafka.sasl ? { [kafkaPasswordSecretName]: args.kafka.sasl.password } : undefined,
+            secrets: Object.keys(secrets).length > 0 ? secrets : undefined,
             identities: args.topicEpochs &&
-                Object.fromEntries(this.project.sources.map(source => [source, pulumi.output(args.topicEpochs).apply(epochs => epochs?.[source] ?? "")])),
+                Object.fromEntries(kafkaSources.map(source => [source, pulumi.output(args.topicEpochs).apply(epochs => epochs?.[source] ?? "")])),
             dependsOn: args.dependsOn,
         }, { parent: this });
 

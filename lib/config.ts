@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { datasetNames, RawDatasetName } from "../producer/datasets";
 import { SaslMechanism } from "../producer/kafka";
 
 /**
@@ -41,6 +42,27 @@ export interface ExternalMaterializeSettings {
     ssl: boolean;
 }
 
+/** Where the CDC datasets' PostgreSQL is: a container of the stack, or one that exists. */
+export interface CdcSettings {
+    /** Raw datasets read from PostgreSQL tables by CDC instead of from Kafka topics. */
+    datasets: RawDatasetName[];
+    /** The database holding the CDC tables (created by the program in local mode). */
+    database: string;
+    local?: { image: string; port: number };
+    external?: {
+        host: string;
+        port: number;
+        user: string;
+        password: pulumi.Output<string>;
+        sslMode: PostgresSslMode;
+        /** The address Materialize dials, where it differs from the one this machine dials. */
+        hostForMaterialize: string;
+        portForMaterialize: number;
+    };
+}
+
+export type PostgresSslMode = "disable" | "require" | "verify-ca" | "verify-full";
+
 export interface StackConfig {
     stack: string;
     mode: Mode;
@@ -52,6 +74,8 @@ export interface StackConfig {
     topics: TopicSettings;
     local?: LocalSettings;
     external?: { kafka: ExternalKafkaSettings; materialize?: ExternalMaterializeSettings };
+    /** Set when some dataset comes from PostgreSQL by CDC. */
+    cdc?: CdcSettings;
 }
 
 export class ConfigError extends Error {
@@ -84,7 +108,7 @@ export const configKeys = {
     topicReplicationFactor: { kind: "integer", modes: both, description: "replication factor per topic (default: 1)" },
     topicConfig: { kind: "object", modes: both, description: "topic-level settings, e.g. {\"retention.ms\": \"-1\"}" },
     bindAddress: { kind: "string", modes: ["local"], description: "host address the published ports bind to (default: 127.0.0.1)" },
-    portBase: { kind: "port", modes: ["local"], description: "first of five host ports: Kafka, Materialize SQL, Materialize HTTP, Redpanda Console, Materialize Console (default: derived from the stack name)" },
+    portBase: { kind: "port", modes: ["local"], description: "first of six host ports: Kafka, Materialize SQL, Materialize HTTP, Redpanda Console, Materialize Console, PostgreSQL (only with cdcDatasets) (default: derived from the stack name)" },
     redpandaImage: { kind: "string", modes: ["local"], description: "Redpanda image, pinned" },
     materializeImage: { kind: "string", modes: ["local"], description: "Materialize emulator image, pinned" },
     console: { kind: "boolean", modes: ["local"], description: "also run Redpanda Console (default: false)" },
@@ -101,6 +125,16 @@ export const configKeys = {
     materializePassword: { kind: "secret", modes: ["external"], description: "Materialize password or app password (set with --secret)" },
     materializeDatabase: { kind: "string", modes: ["external"], description: "Materialize database (default: materialize)" },
     materializeSsl: { kind: "boolean", modes: ["external"], description: "require TLS to Materialize (default: false)" },
+    cdcDatasets: { kind: "string", modes: both, description: "comma-separated raw datasets read from a PostgreSQL table by CDC instead of Kafka, e.g. raw_customers (default: none)" },
+    postgresDatabase: { kind: "string", modes: both, description: "database of the CDC tables; created in local mode (default: jaffle_shop)" },
+    postgresImage: { kind: "string", modes: ["local"], description: "PostgreSQL image for the CDC datasets, pinned; runs only when cdcDatasets is set" },
+    postgresHost: { kind: "string", modes: ["external"], description: "PostgreSQL host of the CDC tables (required when cdcDatasets is set)" },
+    postgresPort: { kind: "port", modes: ["external"], description: "PostgreSQL port (default: 5432)" },
+    postgresUser: { kind: "string", modes: ["external"], description: "PostgreSQL user that creates the tables, role, grants and publication (default: postgres)" },
+    postgresPassword: { kind: "secret", modes: ["external"], description: "that user's password (set with --secret; required when cdcDatasets is set)" },
+    postgresSslMode: { kind: "string", modes: ["external"], choices: ["disable", "require", "verify-ca", "verify-full"], description: "TLS to PostgreSQL, for this program and for Materialize (default: require)" },
+    materializePostgresHost: { kind: "string", modes: ["external"], description: "PostgreSQL host as Materialize reaches it (default: postgresHost)" },
+    materializePostgresPort: { kind: "port", modes: ["external"], description: "PostgreSQL port as Materialize reaches it (default: postgresPort)" },
 } satisfies Record<string, KeySpec>;
 
 type ConfigKey = keyof typeof configKeys;
@@ -109,6 +143,8 @@ export const defaults = {
     redpandaImage: "docker.redpanda.com/redpandadata/redpanda:v26.1.14",
     materializeImage: "materialize/materialized:v26.40.0",
     consoleImage: "docker.redpanda.com/redpandadata/console:v3.7.1",
+    postgresImage: "postgres:17.6-bookworm",
+    postgresDatabase: "jaffle_shop",
     cluster: "quickstart",
 };
 
@@ -278,6 +314,44 @@ export function readConfig(): StackConfig {
                       ssl: boolean("materializeSsl") ?? false,
                   },
         };
+    }
+
+    const cdcList = text("cdcDatasets");
+    if (cdcList !== undefined) {
+        const names = cdcList.split(",").map(name => name.trim());
+        const unknown = names.filter(name => !(datasetNames as readonly string[]).includes(name));
+        if (unknown.length > 0) {
+            problems.push(`${label("cdcDatasets")}: "${unknown.join(", ")}" is not a dataset (known: ${datasetNames.join(", ")})`);
+        }
+        const cdc: CdcSettings = {
+            datasets: datasetNames.filter(name => names.includes(name)),
+            database: text("postgresDatabase") ?? defaults.postgresDatabase,
+        };
+        if (result.local) {
+            // The next port after the five of portBase.
+            const port = result.local.ports.materializeConsole + 1;
+            if (port > 65535) problems.push(`${label("portBase")}: leaves no port for PostgreSQL (portBase+5 = ${port})`);
+            cdc.local = { image: text("postgresImage") ?? defaults.postgresImage, port };
+        } else {
+            const host = text("postgresHost");
+            if (host === undefined) problems.push(`${label("postgresHost")}: required when cdcDatasets is set in external mode`);
+            const password = secret("postgresPassword");
+            if (password === undefined) problems.push(`${label("postgresPassword")}: required when cdcDatasets is set in external mode`);
+            // Every key is read, so each of its problems is reported even when another one is missing.
+            const port = integer("postgresPort", 1, 65535) ?? 5432;
+            const user = text("postgresUser") ?? "postgres";
+            const sslMode = (text("postgresSslMode") ?? "require") as PostgresSslMode;
+            const hostForMaterialize = text("materializePostgresHost");
+            const portForMaterialize = integer("materializePostgresPort", 1, 65535) ?? port;
+            if (host !== undefined && password !== undefined) {
+                cdc.external = { host, port, user, password, sslMode, hostForMaterialize: hostForMaterialize ?? host, portForMaterialize };
+            }
+        }
+        result.cdc = cdc;
+    } else {
+        for (const key of ["postgresDatabase", "postgresImage", "postgresHost", "postgresPort", "postgresUser", "postgresPassword", "postgresSslMode", "materializePostgresHost", "materializePostgresPort"] as const) {
+            if (raw(key) !== undefined) problems.push(`${label(key)}: only applies when cdcDatasets is set`);
+        }
     }
 
     if (problems.length > 0) throw new ConfigError(problems);

@@ -1,3 +1,5 @@
+import { RawDatasetName } from "../producer/datasets";
+import { jsonViewQuery } from "./cdc";
 import { quoteIdent, quoteLiteral, secretPlaceholder } from "./quote";
 import { relationKey, SqlModel, SqlProject } from "./sqlProject";
 
@@ -30,18 +32,63 @@ export interface MaterializeKafka {
     sasl?: { mechanism: string; username: string };
 }
 
+/** The PostgreSQL that the CDC datasets come from, as Materialize reaches it. */
+export interface MaterializePostgres {
+    host: string;
+    port: number;
+    user: string;
+    database: string;
+    sslMode: string;
+    publication: string;
+    /** Schema of the tables upstream. */
+    schema: string;
+    /** The datasets read from it instead of Kafka. */
+    datasets: RawDatasetName[];
+}
+
 export interface MaterializeOptions {
     cluster: string;
     kafka: MaterializeKafka;
-    /** Topic for each source. */
+    /** Topic for each source read from Kafka. */
     topics: Record<string, string>;
+    postgres?: MaterializePostgres;
 }
 
 export const kafkaConnectionName = "kafka_connection";
 export const kafkaPasswordSecretName = "kafka_sasl_password";
+export const postgresPasswordSecretName = "postgres_password";
+export const postgresConnectionName = "postgres_connection";
+export const postgresSourceName = "postgres_cdc";
+/** Materialize's name for a CDC dataset's replicated table; the dataset's own name is its JSON view. */
+export const cdcSubsourceName = (dataset: string) => `${dataset}_cdc`;
 
 export function materializeObjects(project: SqlProject, options: MaterializeOptions): SqlObjectDefinition[] {
     const cluster = quoteIdent(options.cluster);
+    const objects: SqlObjectDefinition[] = [];
+    const fromPostgres = new Set<string>(options.postgres?.datasets ?? []);
+    const fromKafka = project.sources.filter(source => !fromPostgres.has(source));
+    if (fromKafka.length > 0) objects.push(...kafkaObjects(fromKafka, options, cluster));
+    if (options.postgres && fromPostgres.size > 0) objects.push(...postgresCdcObjects(options.postgres, cluster));
+    objects.push(...modelObjects(project, cluster));
+    for (const model of project.models) {
+        for (const columns of model.indexes) {
+            const name = `${model.name}_${columns.join("_")}_idx`;
+            objects.push({
+                key: model.schema === "public" ? name : `${model.schema}.${name}`,
+                kind: "index",
+                schema: model.schema,
+                name,
+                create:
+                    `CREATE INDEX ${quoteIdent(name)} IN CLUSTER ${cluster}` +
+                    ` ON ${qualified(model)} (${columns.map(quoteIdent).join(", ")})`,
+                dependsOn: [relationKey(model)],
+            });
+        }
+    }
+    return objects;
+}
+
+function kafkaObjects(sources: string[], options: MaterializeOptions, cluster: string): SqlObjectDefinition[] {
     const objects: SqlObjectDefinition[] = [];
     const connectionDependsOn: string[] = [];
     if (options.kafka.sasl) {
@@ -75,7 +122,7 @@ export function materializeObjects(project: SqlProject, options: MaterializeOpti
         create: `CREATE CONNECTION ${quoteIdent(kafkaConnectionName)} TO KAFKA (${connectionOptions.join(", ")})`,
         dependsOn: connectionDependsOn,
     });
-    for (const source of project.sources) {
+    for (const source of sources) {
         const topic = options.topics[source];
         if (!topic) throw new Error(`no topic given for source "${source}"`);
         objects.push({
@@ -92,31 +139,80 @@ export function materializeObjects(project: SqlProject, options: MaterializeOpti
             dependsOn: [kafkaConnectionName],
         });
     }
-    objects.push(...modelObjects(project, cluster));
-    for (const model of project.models) {
-        for (const columns of model.indexes) {
-            const name = `${model.name}_${columns.join("_")}_idx`;
-            objects.push({
-                key: model.schema === "public" ? name : `${model.schema}.${name}`,
-                kind: "index",
-                schema: model.schema,
-                name,
-                create:
-                    `CREATE INDEX ${quoteIdent(name)} IN CLUSTER ${cluster}` +
-                    ` ON ${qualified(model)} (${columns.map(quoteIdent).join(", ")})`,
-                dependsOn: [relationKey(model)],
-            });
-        }
-    }
     return objects;
+}
+
+/**
+ * The CDC datasets: the replication role's password as a secret, a PostgreSQL connection, one
+ * source for the publication's tables (each replicated as `<dataset>_cdc`), and per dataset a view
+ * named like the dataset that rebuilds the JSON shape the staging models read.
+ */
+function postgresCdcObjects(postgres: MaterializePostgres, cluster: string): SqlObjectDefinition[] {
+    const tables = postgres.datasets.map(dataset =>
+        `${quoteIdent(postgres.schema)}.${quoteIdent(dataset)} AS ${quoteIdent("public")}.${quoteIdent(cdcSubsourceName(dataset))}`);
+    const connectionOptions = [
+        `HOST ${quoteLiteral(postgres.host)}`,
+        `PORT ${postgres.port}`,
+        `USER ${quoteLiteral(postgres.user)}`,
+        `PASSWORD SECRET ${quoteIdent(postgresPasswordSecretName)}`,
+        `DATABASE ${quoteLiteral(postgres.database)}`,
+        `SSL MODE ${quoteLiteral(postgres.sslMode)}`,
+    ];
+    return [
+        {
+            key: postgresPasswordSecretName,
+            kind: "secret",
+            schema: "public",
+            name: postgresPasswordSecretName,
+            create: `CREATE SECRET ${quoteIdent(postgresPasswordSecretName)} AS ${secretPlaceholder}`,
+            dependsOn: [],
+        },
+        {
+            key: postgresConnectionName,
+            kind: "connection",
+            schema: "public",
+            name: postgresConnectionName,
+            create: `CREATE CONNECTION ${quoteIdent(postgresConnectionName)} TO POSTGRES (${connectionOptions.join(", ")})`,
+            dependsOn: [postgresPasswordSecretName],
+        },
+        {
+            key: postgresSourceName,
+            kind: "source",
+            schema: "public",
+            name: postgresSourceName,
+            create:
+                `CREATE SOURCE ${quoteIdent(postgresSourceName)} IN CLUSTER ${cluster}` +
+                ` FROM POSTGRES CONNECTION ${quoteIdent(postgresConnectionName)} (PUBLICATION ${quoteLiteral(postgres.publication)})` +
+                ` FOR TABLES (${tables.join(", ")})`,
+            dependsOn: [postgresConnectionName],
+        },
+        ...postgres.datasets.map((dataset): SqlObjectDefinition => ({
+            key: dataset,
+            kind: "view",
+            schema: "public",
+            name: dataset,
+            create: `CREATE VIEW ${quoteIdent("public")}.${quoteIdent(dataset)} AS\n${jsonViewQuery(dataset, { schema: "public", name: cdcSubsourceName(dataset) })}`,
+            dependsOn: [postgresSourceName],
+        })),
+    ];
 }
 
 /**
  * The same project on PostgreSQL: each source becomes a table shaped like Materialize's JSON
  * source (one `data jsonb` column), and every model a plain view so it reflects new rows at once.
  */
-export function postgresObjects(project: SqlProject): SqlObjectDefinition[] {
-    const tables: SqlObjectDefinition[] = project.sources.map(source => ({
+export function postgresObjects(project: SqlProject, cdc?: { datasets: RawDatasetName[]; schema: string }): SqlObjectDefinition[] {
+    // A CDC dataset is a typed table in `cdc.schema` (created beforehand) and a JSON view over it.
+    const cdcViews: SqlObjectDefinition[] = (cdc?.datasets ?? []).map(dataset => ({
+        key: dataset,
+        kind: "view",
+        schema: "public",
+        name: dataset,
+        create: `CREATE VIEW ${quoteIdent(dataset)} AS\n${jsonViewQuery(dataset, { schema: cdc!.schema, name: dataset })}`,
+        dependsOn: [],
+    }));
+    const fromCdc = new Set<string>(cdc?.datasets ?? []);
+    const tables: SqlObjectDefinition[] = project.sources.filter(source => !fromCdc.has(source)).map(source => ({
         key: source,
         kind: "table",
         schema: "public",
@@ -124,7 +220,7 @@ export function postgresObjects(project: SqlProject): SqlObjectDefinition[] {
         create: `CREATE TABLE ${quoteIdent(source)} (data jsonb NOT NULL)`,
         dependsOn: [],
     }));
-    return [...tables, ...modelObjects(project)];
+    return [...tables, ...cdcViews, ...modelObjects(project)];
 }
 
 /** Models as views; with a cluster, those declared materialized become materialized views in it. */

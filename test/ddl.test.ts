@@ -47,4 +47,28 @@ describe("Materialize DDL", () => {
         expectGolden("materialize-external.sql", ddl);
         expect(ddl).toContain(`IN CLUSTER "jaffle's cluster"`);
     });
+
+    it("for a stack with raw_customers from PostgreSQL: a secret, a PostgreSQL connection, one source for the publication, a JSON view", () => {
+        const ddl = script(materializeObjects(project, {
+            cluster: "quickstart",
+            topics: Object.fromEntries(datasetNames.map(n => [n, n])),
+            kafka: { brokers: ["jaffle-dev-redpanda:9092"], securityProtocol: "PLAINTEXT" },
+            postgres: {
+                host: "jaffle-dev-postgres",
+                port: 5432,
+                user: "jaffle_materialize",
+                database: "jaffle_shop",
+                sslMode: "disable",
+                publication: "jaffle_cdc",
+                schema: "public",
+                datasets: ["raw_customers"],
+            },
+        }));
+        expectGolden("materialize-cdc.sql", ddl);
+        // The staging models and everything after them are the Kafka-only stack's, byte for byte.
+        const kafkaOnly = fs.readFileSync(path.join(__dirname, "golden", "materialize-local.sql"), "utf8");
+        const fromStaging = (text: string) => text.slice(text.indexOf("-- view stg_"));
+        expect(fromStaging(ddl)).toBe(fromStaging(kafkaOnly));
+        expect(ddl).not.toContain("(TOPIC 'raw_customers')");
+    });
 });

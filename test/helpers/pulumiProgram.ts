@@ -14,6 +14,8 @@ export interface DeclaredResource {
 export interface ProgramRun {
     resources: DeclaredResource[];
     outputs: Record<string, unknown>;
+    /** Names of the outputs that are Pulumi secrets (stored encrypted, shown as [secret]). */
+    secretOutputs: string[];
     /** The one resource with this name (and type, where names repeat across types). */
     byName(name: string, type?: string): DeclaredResource;
     ofType(type: string): DeclaredResource[];
@@ -77,8 +79,10 @@ export async function runProgram(options: RunOptions = {}): Promise<ProgramRun> 
     });
     if (programError) throw programError;
     const outputs: Record<string, unknown> = {};
+    const secretOutputs: string[] = [];
     for (const [key, value] of Object.entries(program)) {
         outputs[key] = pulumi.Output.isInstance(value) ? await resolve(value) : value;
+        if (pulumi.Output.isInstance(value) && (await pulumi.isSecret(value))) secretOutputs.push(key);
     }
     // Let the last registrations (children created inside applies) land.
     await new Promise(r => setTimeout(r, 50));
@@ -88,6 +92,7 @@ export async function runProgram(options: RunOptions = {}): Promise<ProgramRun> 
     return {
         resources,
         outputs,
+        secretOutputs,
         byName(name, type) {
             const found = resources.filter(r => r.name === name && (type === undefined || r.type === type));
             if (found.length !== 1) throw new Error(`expected one resource named ${name}, found ${found.length}`);
@@ -101,6 +106,8 @@ export async function runProgram(options: RunOptions = {}): Promise<ProgramRun> 
 
 function mockOutputs(args: pulumi.runtime.MockResourceArgs): Record<string, unknown> {
     if (args.type === "docker:index/remoteImage:RemoteImage") return { imageId: `sha256:${args.name}` };
+    // A generated password is only known after create; the mock's stands in, unique per resource.
+    if (args.type === "random:index/randomPassword:RandomPassword") return { result: `generated-${args.name}` };
     if (args.type === "pulumi-nodejs:dynamic/jaffle-shop-streaming:Seeding") {
         return { sent: 0, epochs: { raw_customers: "epoch-c", raw_orders: "epoch-o", raw_payments: "epoch-p" } };
     }

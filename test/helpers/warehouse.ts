@@ -2,10 +2,11 @@ import { randomUUID } from "node:crypto";
 import * as path from "node:path";
 import { Client, types } from "pg";
 import { planSqlObjects } from "../../components/sqlObjectGraph";
+import { cdcTableObjects } from "../../lib/cdc";
 import { postgresObjects } from "../../lib/ddl";
 import { quoteIdent } from "../../lib/quote";
 import { loadSqlProject, relationKey, SqlProject } from "../../lib/sqlProject";
-import { datasetNames } from "../../producer/datasets";
+import { datasetNames, RawDatasetName } from "../../producer/datasets";
 import { consumeUntilIdle } from "./kafkaTopics";
 
 export const sqlDir = path.join(__dirname, "..", "..", "sql");
@@ -22,7 +23,11 @@ export class Warehouse {
         readonly project: SqlProject,
     ) {}
 
-    static async create(postgresUrl: string, label: string): Promise<Warehouse> {
+    /**
+     * With `cdc`, those datasets are instead the program's typed CDC tables in schema `cdc.schema`
+     * (as on the operational PostgreSQL) under a JSON view of the dataset's name (as in Materialize).
+     */
+    static async create(postgresUrl: string, label: string, cdc?: { datasets: RawDatasetName[]; schema: string }): Promise<Warehouse> {
         const database = `${label}_${randomUUID().slice(0, 8)}`;
         const admin = new Client({ connectionString: postgresUrl });
         await admin.connect();
@@ -40,7 +45,11 @@ export class Warehouse {
         });
         await client.connect();
         const project = loadSqlProject(sqlDir, datasetNames);
-        for (const { definition } of planSqlObjects(postgresObjects(project))) {
+        if (cdc) {
+            await client.query(`create schema ${quoteIdent(cdc.schema)}`);
+            for (const { definition } of planSqlObjects(cdcTableObjects(cdc.datasets, cdc.schema))) await client.query(definition.create);
+        }
+        for (const { definition } of planSqlObjects(postgresObjects(project, cdc))) {
             await client.query(definition.create);
         }
         return new Warehouse(client, url.toString(), project);

@@ -1,0 +1,76 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+
+export interface PostgresArgs {
+    /** Prefix of every Docker name, unique per stack. */
+    namePrefix: string;
+    /** The official postgres image, pinned. */
+    image: string;
+    network: docker.Network;
+    bindAddress: string;
+    /** Host port of PostgreSQL (portBase+5). */
+    port: number;
+}
+
+const internalPort = 5432;
+const superuser = "postgres";
+
+/**
+ * The operational PostgreSQL of the CDC datasets: the official image with wal_level=logical (what
+ * Materialize's PostgreSQL source replicates from), its data in a named volume, on the stack's
+ * network (Materialize dials it by container name) and on the host's loopback (this program's
+ * PostgreSQL provider and the seeding dial it there). The superuser's password is generated once
+ * and kept as a Pulumi secret.
+ */
+export class Postgres extends pulumi.ComponentResource {
+    readonly container: docker.Container;
+    /** What this machine dials. */
+    readonly host: string;
+    readonly port: number;
+    /** What containers on the network dial. */
+    readonly internalHost: string;
+    readonly internalPort = internalPort;
+    readonly superuser = superuser;
+    readonly superuserPassword: pulumi.Output<string>;
+
+    constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("jaffle-shop-streaming:index:Postgres", name, {}, opts);
+        const labels = [{ label: "jaffle-shop-streaming.stack", value: args.namePrefix }];
+        const containerName = `${args.namePrefix}-postgres`;
+        this.host = args.bindAddress === "0.0.0.0" ? "127.0.0.1" : args.bindAddress;
+        this.port = args.port;
+        this.internalHost = containerName;
+
+        // Letters and digits only: it goes into an environment variable and connection settings.
+        const password = new random.RandomPassword(`${name}-superuser-password`, { length: 32, special: false }, { parent: this });
+        this.superuserPassword = pulumi.secret(password.result);
+
+        const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
+        const data = new docker.Volume(`${name}-data`, { name: `${args.namePrefix}-postgres-data`, labels }, { parent: this });
+        this.container = new docker.Container(`${name}-container`, {
+            name: containerName,
+            image: image.imageId,
+            hostname: containerName,
+            command: ["postgres", "-c", "wal_level=logical", "-c", "max_replication_slots=10", "-c", "max_wal_senders=10"],
+            envs: [pulumi.interpolate`POSTGRES_PASSWORD=${this.superuserPassword}`, `POSTGRES_USER=${superuser}`],
+            ports: [{ internal: internalPort, external: args.port, ip: args.bindAddress }],
+            networksAdvanced: [{ name: args.network.name }],
+            volumes: [{ volumeName: data.name, containerPath: "/var/lib/postgresql/data" }],
+            healthcheck: {
+                tests: ["CMD", "pg_isready", "-U", superuser, "-h", "127.0.0.1"],
+                interval: "2s",
+                timeout: "5s",
+                retries: 60,
+                startPeriod: "5s",
+            },
+            // Creation returns once pg_isready answers, so the provider and the seeding never race start-up.
+            wait: true,
+            waitTimeout: 180,
+            restart: "unless-stopped",
+            labels,
+        }, { parent: this, additionalSecretOutputs: ["envs"] });
+
+        this.registerOutputs({ host: this.host, port: this.port, internalHost: this.internalHost });
+    }
+}
