@@ -73,8 +73,10 @@ const kafka = redpanda
     : { ...config.external!.kafka, bootstrapServers: pulumi.output(config.external!.kafka.bootstrapServers) };
 const sqlConnection = materialize?.connection ?? (config.external?.materialize && existingMaterialize(config.external.materialize));
 
+// The datasets that travel through Kafka: all but those read from PostgreSQL by CDC.
+const kafkaDatasets = datasetNames.filter(name => !config.cdc?.datasets.includes(name));
 const topics = new Topics("topics", {
-    names: datasetNames,
+    names: kafkaDatasets,
     ...config.topics,
     bootstrapServers: kafka.bootstrapServers,
     tls: kafka.tls,

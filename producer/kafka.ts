@@ -71,9 +71,16 @@ export function connectKafka(settings: KafkaSettings, clientId: string, tuning: 
  * Fails, naming them, when any of the topics is missing: Kafka's own error ("This server does not
  * host this topic-partition") names none, and comes only after the producer's retries.
  */
-export async function requireTopics(kafka: Kafka, topics: readonly string[], brokers: readonly string[]): Promise<void> {
+export async function requireTopics(kafka: Kafka, topics: readonly string[], settings: KafkaSettings): Promise<void> {
+    const brokers = settings.brokers;
     const admin = kafka.admin();
-    await admin.connect();
+    try {
+        await admin.connect();
+        await admin.listTopics();
+    } catch (err) {
+        await admin.disconnect().catch(() => undefined);
+        throw saslRefusal(err, settings) ?? err;
+    }
     try {
         const existing = new Set(await admin.listTopics());
         const missing = [...new Set(topics)].filter(topic => !existing.has(topic));
@@ -86,5 +93,31 @@ export async function requireTopics(kafka: Kafka, topics: readonly string[], bro
     } finally {
         await admin.disconnect();
     }
+}
+
+/**
+ * kafkajs says "Request is not valid given the current SASL state" or "SASL PLAIN authentication
+ * failed: ..." where the user needs to hear that the credentials were refused, or missing.
+ */
+function saslRefusal(err: unknown, settings: KafkaSettings): Error | undefined {
+    const e = err as { name?: string; type?: string; message?: string };
+    const where = `Kafka at ${settings.brokers.join(",")}`;
+    // A SASL (or TLS) listener hangs up on a client that speaks neither, before saying why.
+    if (e.name === "KafkaJSConnectionClosedError" && !settings.sasl) {
+        return new Error(
+            `${where} closed the connection at once: does it want SASL credentials (JSS_KAFKA_SASL_MECHANISM, ` +
+                `JSS_KAFKA_SASL_USERNAME, JSS_KAFKA_SASL_PASSWORD) or TLS (JSS_KAFKA_TLS=true)? (${e.message})`,
+        );
+    }
+    const saslError =
+        e.name === "KafkaJSSASLAuthenticationError" ||
+        ["ILLEGAL_SASL_STATE", "SASL_AUTHENTICATION_FAILED", "UNSUPPORTED_SASL_MECHANISM"].includes(e.type ?? "");
+    if (!saslError) return undefined;
+    return new Error(
+        settings.sasl
+            ? `${where} refused the SASL credentials of user "${settings.sasl.username}" (${settings.sasl.mechanism}): ${e.message}`
+            : `${where} requires SASL authentication, and no credentials were given ` +
+                  `(set JSS_KAFKA_SASL_MECHANISM, JSS_KAFKA_SASL_USERNAME and JSS_KAFKA_SASL_PASSWORD, or the stack's kafkaSasl* keys): ${e.message}`,
+    );
 }
 

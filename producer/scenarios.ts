@@ -158,7 +158,7 @@ export async function runScenario(scenario: Scenario, run: ScenarioRun): Promise
         return toEvent(topic, record, now);
     });
     const kafka = connectKafka(run.kafka, "jaffle-shop-scenario");
-    await requireTopics(kafka, events.map(event => event.topic), run.kafka.brokers);
+    await requireTopics(kafka, events.map(event => event.topic), run.kafka);
     await sendInOneTransaction(kafka, events, {
         transactionalId: `jaffle-shop-scenario-${scenario.name}-${randomUUID()}`,
         timeoutMs: 30_000,

@@ -45,18 +45,17 @@ const progressEvery = 500_000;
  */
 export async function seedTopics(options: SeedOptions): Promise<SeedResult> {
     const log = options.log ?? (() => undefined);
-    const rowCount = validateSeeds(options.seedsDir);
-    const missingTopics = datasets.filter(d => !options.topics[d.name]).map(d => d.name);
-    if (missingTopics.length > 0) {
-        throw new Error(`no topic given for ${missingTopics.join(", ")}`);
-    }
+    // The datasets given a topic; the others (e.g. read from PostgreSQL by CDC) are not Kafka's.
+    const seeded = datasets.filter(d => options.topics[d.name]);
+    if (seeded.length === 0) throw new Error("no topic given for any dataset");
+    const rowCount = validateSeeds(options.seedsDir, seeded);
     const alreadySent = new Set(options.alreadySent ?? []);
     const sentNow = new PackedDigests();
     const kafka = connectKafka(options.kafka, "jaffle-shop-seeder");
     const topics = Object.values(options.topics);
-    await requireTopics(kafka, topics, options.kafka.brokers);
+    await requireTopics(kafka, topics, options.kafka);
     log(`${rowCount} valid seed rows; sending those not sent before to ${topics.join(", ")}`);
-    const events = unsentEvents(seedRows(options.seedsDir), options.topics, alreadySent, sentNow);
+    const events = unsentEvents(seedRows(options.seedsDir, seeded), options.topics, alreadySent, sentNow);
     let reported = 0;
     const sent = await sendChunksInOneTransaction(kafka, events, {
         transactionalId: options.transactionalId,

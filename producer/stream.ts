@@ -82,7 +82,7 @@ export async function streamUnits(units: Iterable<GeneratedRecord[]>, options: S
     // sendBatchUntilAcknowledged retries within its own time limit; kafkajs's retries would only
     // lengthen each attempt. It insists on one for an idempotent producer.
     const kafka = connectKafka(options.kafka, "jaffle-shop-generator", { requestTimeoutMs: options.requestTimeoutMs, retries: 1 });
-    await requireTopics(kafka, Object.values(options.topics), options.kafka.brokers);
+    await requireTopics(kafka, Object.values(options.topics), options.kafka);
     const producers = Array.from({ length: maxInFlight }, () =>
         kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { retries: 1 } }),
     );

@@ -83,6 +83,14 @@ describe("a local stack with raw_customers from PostgreSQL", async () => {
         expect(seeding[0].dependsOn).toContain("cdc_table_raw_customers");
     });
 
+    it("gives a CDC dataset no Kafka topic, and seeds through Kafka only the others", () => {
+        expect(run.ofType("kafka:index/topic:Topic").map(t => t.inputs.name).sort()).toEqual(["raw_orders", "raw_payments"]);
+        const kafkaSeeding = run.ofType("pulumi-nodejs:dynamic/jaffle-shop-streaming:Seeding");
+        expect(Object.keys(kafkaSeeding[0].inputs.topics).sort()).toEqual(["raw_orders", "raw_payments"]);
+        expect(run.ofType("pulumi-nodejs:dynamic/jaffle-shop-streaming:SqlObject").map(o => `${o.inputs.kind}:${o.name}`))
+            .not.toContain("source:raw_customers");
+    });
+
     it("orders creation: database -> table -> publication and grants -> Materialize connection -> source -> JSON view -> staging", () => {
         expect(run.byName("cdc_table_raw_customers").dependsOn).toEqual(expect.arrayContaining(["postgres", "cdc-database"]));
         expect(run.byName("cdc-publication").dependsOn).toEqual(["cdc_table_raw_customers"]);

@@ -102,6 +102,15 @@ describe("seeding a real broker", () => {
         expect(await readTopics(brokers, Object.values(topics), { readUncommitted: true })).toEqual([]);
     });
 
+    it("seeds only the datasets given a topic (the others come from PostgreSQL by CDC)", async () => {
+        const { raw_orders, raw_payments } = await freshTopics("kafka-only");
+        const result = await seedTopics({ kafka, seedsDir, topics: { raw_orders, raw_payments }, transactionalId: `t-${raw_orders}` });
+        expect(result.sent).toBe(99 + 113);
+        const records = await readTopics(brokers, [raw_orders, raw_payments]);
+        expect(records.filter(r => r.topic === raw_orders)).toHaveLength(99);
+        expect(records.filter(r => r.topic === raw_payments)).toHaveLength(113);
+    });
+
     it("fails naming the topic when one is missing, and sends nothing", async () => {
         const topics = await freshTopics("missing-topic");
         const missing = { ...topics, raw_orders: `${topics.raw_orders}_gone` };

@@ -23,6 +23,8 @@ export interface KafkaBroker {
     libsDir: string;
     /** The broker's log4j log and JVM stdout/stderr. Removed by stop() unless given in the options. */
     logFile: string;
+    /** With `saslPlainUsers`: the bootstrap address of a SASL_PLAINTEXT listener (mechanism PLAIN). */
+    saslBrokers?: string;
     /** The broker JVM's process id (a new one after restart()), e.g. to pause it with SIGSTOP. */
     readonly pid: number;
     /**
@@ -44,6 +46,8 @@ export interface StartKafkaOptions {
     timeoutMs?: number;
     /** Where the broker logs; kept after stop(). Default: in the broker's temporary directory. */
     logFile?: string;
+    /** Also listen with SASL_PLAINTEXT (mechanism PLAIN) for these users, by name and password. */
+    saslPlainUsers?: Record<string, string>;
     /** Extra or overriding server.properties. */
     properties?: Record<string, string | number | boolean>;
     /**
@@ -99,14 +103,23 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBro
     };
 
     try {
-        const [port, controllerPort] = await freePorts(2);
+        const [port, controllerPort, saslPort] = await freePorts(3);
         const brokers = `127.0.0.1:${port}`;
+        const sasl = opts.saslPlainUsers && {
+            listener: `,SASL_PLAINTEXT://127.0.0.1:${saslPort}`,
+            properties: {
+                "sasl.enabled.mechanisms": "PLAIN",
+                "listener.name.sasl_plaintext.plain.sasl.jaas.config": "org.apache.kafka.common.security.plain.PlainLoginModule required " +
+                    Object.entries(opts.saslPlainUsers).map(([user, password]) => `user_${user}="${password}"`).join(" ") + ";",
+            },
+        };
         const properties: Record<string, string | number | boolean> = {
             "process.roles": "broker,controller",
             "node.id": 1,
-            listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-            "advertised.listeners": `PLAINTEXT://127.0.0.1:${port}`,
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${sasl?.listener ?? ""}`,
+            "advertised.listeners": `PLAINTEXT://127.0.0.1:${port}${sasl?.listener ?? ""}`,
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+            ...sasl?.properties,
             "inter.broker.listener.name": "PLAINTEXT",
             "controller.listener.names": "CONTROLLER",
             "controller.quorum.bootstrap.servers": `127.0.0.1:${controllerPort}`,
@@ -227,6 +240,7 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBro
         let stopped: Promise<void> | undefined;
         return {
             brokers,
+            saslBrokers: sasl && `127.0.0.1:${saslPort}`,
             libsDir,
             logFile,
             get pid() {
