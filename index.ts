@@ -10,7 +10,7 @@ import { readConfig } from "./lib/config";
 import { definedOutputs } from "./lib/outputs";
 import { dbtProfile as toDbtProfile } from "./lib/dbtProfile";
 import { loadSqlProject } from "./lib/sqlProject";
-import { datasetNames } from "./producer/datasets";
+import { datasetNames } from "./lib/datasets";
 import { validateSeeds } from "./producer/seeds";
 
 const config = readConfig();

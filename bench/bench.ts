@@ -6,9 +6,9 @@ import { prefixedTopics } from "../producer/cli/target";
 import { toEvent } from "../producer/events";
 import { generateUnits, seedProfile } from "../producer/generator";
 import { readSeeds } from "../producer/seeds";
-import { seedsWithPayments } from "../test/helpers/bigSeeds";
-import { createTopics, uniquePrefix } from "../test/helpers/kafkaTopics";
-import { startKafka } from "../test/services/kafka";
+import { seedsWithPayments } from "../testkit/bigSeeds";
+import { createTopics, uniquePrefix } from "../testkit/kafkaTopics";
+import { startKafka } from "../testkit/services/kafka";
 
 /**
  * `npm run bench`: the producer's throughput and memory on a loopback Kafka broker, next to

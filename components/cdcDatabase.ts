@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { cdcSchema, cdcTableObjects, publicationName, publicationTables, replicationRoleName } from "../lib/cdc";
 import { PostgresSslMode } from "../lib/config";
 import { SqlConnection } from "../lib/sqlObject";
-import { RawDatasetName } from "../producer/datasets";
+import { RawDatasetName } from "../lib/datasets";
 import { hashSeeds } from "./seeder";
 import { SqlObjectGraph } from "./sqlObjectGraph";
 

@@ -2,8 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { datasets } from "../producer/datasets";
-import { SaslMechanism } from "../producer/kafka";
+import { datasets } from "../lib/datasets";
+import { SaslCredentials } from "../lib/kafka";
 
 export interface SeederArgs {
     /** The seed CSVs, already checked with validateSeeds: a bad row must fail before anything is declared. */
@@ -12,7 +12,7 @@ export interface SeederArgs {
     topics: Record<string, string>;
     bootstrapServers: pulumi.Input<string[]>;
     tls: boolean;
-    sasl?: { mechanism: SaslMechanism; username: string; password: pulumi.Input<string> };
+    sasl?: SaslCredentials<pulumi.Input<string>>;
     /** Kafka transactional id; one per stack so two stacks never fence each other. */
     transactionalId: string;
     /** What must exist before the first event is sent (the topics). */
@@ -25,7 +25,7 @@ interface SeedingState {
     topics: Record<string, string>;
     bootstrapServers: string[];
     tls: boolean;
-    sasl?: { mechanism: SaslMechanism; username: string; password: string };
+    sasl?: SaslCredentials;
     transactionalId: string;
     producerModule: string;
     sent?: number;

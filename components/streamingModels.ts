@@ -3,6 +3,7 @@ import { kafkaPasswordSecretName, KafkaSecurityProtocol, MaterializePostgres, ma
 import { SqlConnection } from "../lib/sqlObject";
 import { relationKey, SqlProject } from "../lib/sqlProject";
 import { SqlObjectGraph } from "./sqlObjectGraph";
+import { SaslCredentials } from "../lib/kafka";
 
 export interface StreamingModelsArgs {
     connection: pulumi.Input<SqlConnection>;
@@ -17,7 +18,7 @@ export interface StreamingModelsArgs {
     kafka: {
         brokers: string[];
         tls: boolean;
-        sasl?: { mechanism: string; username: string; password: pulumi.Input<string> };
+        sasl?: SaslCredentials<pulumi.Input<string>>;
     };
     /** The PostgreSQL of the CDC datasets, as Materialize reaches it, with the replication role's password. */
     postgres?: MaterializePostgres & { password: pulumi.Input<string> };

@@ -1,6 +1,6 @@
 import * as kafka from "@pulumi/kafka";
 import * as pulumi from "@pulumi/pulumi";
-import { SaslMechanism } from "../producer/kafka";
+import { SaslCredentials } from "../lib/kafka";
 
 export interface TopicsArgs {
     /** The raw dataset names; each becomes `<prefix><name>`. */
@@ -11,7 +11,7 @@ export interface TopicsArgs {
     config: Record<string, string>;
     bootstrapServers: pulumi.Input<string[]>;
     tls: boolean;
-    sasl?: { mechanism: SaslMechanism; username: string; password: pulumi.Input<string> };
+    sasl?: SaslCredentials<pulumi.Input<string>>;
     /** Resources that must be ready first (the broker). */
     dependsOn?: pulumi.Input<pulumi.Resource>[];
 }

@@ -1,5 +1,5 @@
 import type { Client } from "pg";
-import { ColumnType, Dataset, datasets, RawDatasetName, RawRecord } from "../producer/datasets";
+import { ColumnType, Dataset, datasets, RawDatasetName, RawRecord } from "./datasets";
 import type { SqlObjectDefinition } from "./ddl";
 import { quoteIdent, quoteLiteral } from "./quote";
 

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { datasetNames, RawDatasetName } from "../producer/datasets";
-import { SaslMechanism } from "../producer/kafka";
+import { datasetNames, RawDatasetName } from "./datasets";
+import { SaslCredentials, SaslMechanism } from "./kafka";
 
 /**
  * Stack configuration, read and validated once at start-up. Every problem names the config key,
@@ -28,7 +28,7 @@ export interface LocalSettings {
 export interface ExternalKafkaSettings {
     bootstrapServers: string[];
     tls: boolean;
-    sasl?: { mechanism: SaslMechanism; username: string; password: pulumi.Output<string> };
+    sasl?: SaslCredentials<pulumi.Output<string>>;
     /** Broker addresses as Materialize must dial them (may differ from what this machine dials). */
     brokersForMaterialize: string[];
 }

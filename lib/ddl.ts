@@ -1,7 +1,8 @@
-import { RawDatasetName } from "../producer/datasets";
+import { RawDatasetName } from "./datasets";
 import { jsonViewQuery } from "./cdc";
 import { quoteIdent, quoteLiteral, secretPlaceholder } from "./quote";
 import { relationKey, SqlModel, SqlProject } from "./sqlProject";
+import { SaslCredentials } from "./kafka";
 
 /**
  * Renders the SQL project into database objects: each with the one statement that creates it,
@@ -29,7 +30,7 @@ export interface MaterializeKafka {
     /** Broker addresses as Materialize resolves them (inside the Docker network for local stacks). */
     brokers: string[];
     securityProtocol: KafkaSecurityProtocol;
-    sasl?: { mechanism: string; username: string };
+    sasl?: Omit<SaslCredentials, "password">;
 }
 
 /** The PostgreSQL that the CDC datasets come from, as Materialize reaches it. */

@@ -2,7 +2,7 @@ import type { Client } from "pg";
 import { cdcSchema } from "../lib/cdc";
 import { quoteIdent } from "../lib/quote";
 import { DataTest } from "../lib/sqlProject";
-import { RawDatasetName } from "./datasets";
+import { RawDatasetName } from "../lib/datasets";
 
 /**
  * Scenarios that only a CDC dataset can show: an UPDATE or DELETE of a row on the operational

@@ -1,6 +1,6 @@
 import { Client } from "pg";
 import { cdcSchema, seedCdcTables } from "../lib/cdc";
-import { datasets, RawDatasetName } from "./datasets";
+import { datasets, RawDatasetName } from "../lib/datasets";
 import { seedRows } from "./seeds";
 
 export interface CdcSeedOptions {

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { RawRecord } from "./datasets";
+import { RawRecord } from "../lib/datasets";
 
 /** A record on its way to a topic: keyed by its id, value is the JSON row stamped with `event_ts`. */
 export interface KafkaEvent {

@@ -1,4 +1,4 @@
-import { RawDatasetName, RawRecord } from "./datasets";
+import { RawDatasetName, RawRecord } from "../lib/datasets";
 import { generatorBlockSize, generatorFirstId } from "./idRanges";
 import { SeedRow } from "./seeds";
 

@@ -1,13 +1,8 @@
 import { Kafka, KafkaConfig, logLevel, SASLOptions } from "kafkajs";
 
-export type SaslMechanism = "plain" | "scram-sha-256" | "scram-sha-512";
+import { KafkaSettings, SaslMechanism } from "../lib/kafka";
 
-/** How to reach the brokers; the same shape serves the Pulumi program, the seeder and the CLI. */
-export interface KafkaSettings {
-    brokers: string[];
-    tls: boolean;
-    sasl?: { mechanism: SaslMechanism; username: string; password: string };
-}
+export type { KafkaSettings, SaslMechanism };
 
 /**
  * Reads broker settings from the environment (JSS_KAFKA_*), which is how the seeder's dynamic

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { DataTest, relationKey, SqlProject } from "../lib/sqlProject";
-import { datasets, RawDatasetName, RawRecord } from "./datasets";
+import { datasets, RawDatasetName, RawRecord } from "../lib/datasets";
 import { toEvent } from "./events";
 import { connectKafka, KafkaSettings, requireTopics } from "./kafka";
 import { SeedRow, seedRows } from "./seeds";

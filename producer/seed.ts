@@ -1,4 +1,4 @@
-import { datasets } from "./datasets";
+import { datasets } from "../lib/datasets";
 import { KafkaEvent, rowDigest, toEvent } from "./events";
 import { Kafka } from "kafkajs";
 import { connectKafka, KafkaSettings, requireTopics } from "./kafka";

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { CsvError, Options, parse } from "csv-parse/sync";
-import { ColumnType, Dataset, datasets, RawRecord } from "./datasets";
+import { ColumnType, Dataset, datasets, RawRecord } from "../lib/datasets";
 
 /** One validated seed row and where it came from, so errors can name the line. */
 export interface SeedRow {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { CompressionTypes, Producer } from "kafkajs";
-import { datasetNames, RawDatasetName } from "./datasets";
+import { datasetNames, RawDatasetName } from "../lib/datasets";
 import { KafkaEvent, toEvent } from "./events";
 import { GeneratedRecord } from "./generator";
 import { connectKafka, KafkaSettings, requireTopics } from "./kafka";

@@ -3,7 +3,7 @@
 # concurrently). test/global-setup.ts starts the services themselves on loopback.
 #   (a) PostgreSQL server binaries (/usr/lib/postgresql/*/bin/initdb): apt-get install postgresql,
 #       leaving the Debian default cluster stopped (the tests run throwaway clusters of their own).
-#   (b) The jars of a Kafka 3.9.1 broker (test/services/kafka/pom.xml), copied by Maven into
+#   (b) The jars of a Kafka 3.9.1 broker (testkit/services/kafka/pom.xml), copied by Maven into
 #       ${JSS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/jaffle-shop-streaming}/kafka-3.9.1/libs.
 #   (c) A Docker engine: none is installed when one answers (DOCKER_HOST, else the default
 #       socket); else Debian's docker.io, not started (the tests start a dockerd of their own);
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 KAFKA_VERSION=3.9.1
 cache_dir="${JSS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/jaffle-shop-streaming}"
-pom="$PWD/test/services/kafka/pom.xml"
+pom="$PWD/testkit/services/kafka/pom.xml"
 
 t_start=$EPOCHREALTIME
 elapsed() { # seconds since $1, e.g. 1.234

@@ -13,13 +13,13 @@ import { quoteIdent } from "../lib/quote";
 import { loadSqlProject } from "../lib/sqlProject";
 import { seedCdcDatabase } from "../producer/cdcSeed";
 import { cdcScenarios, findCdcScenario, runCdcScenario } from "../producer/cdcScenarios";
-import { datasetNames } from "../producer/datasets";
+import { datasetNames } from "../lib/datasets";
 import { failureViewOf } from "../producer/scenarios";
 import { readSeeds } from "../producer/seeds";
 import { expectedMarts, martRows, seeds } from "./helpers/jaffleShop";
 import { seedsDir } from "./helpers/pipeline";
 import { sqlDir, Warehouse } from "./helpers/warehouse";
-import { PostgresServer, startPostgres } from "./services/postgres";
+import { PostgresServer, startPostgres } from "../testkit/services/postgres";
 
 /**
  * The CDC datasets on a real PostgreSQL started with wal_level=logical: the program's tables, its

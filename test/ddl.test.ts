@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { planSqlObjects } from "../components/sqlObjectGraph";
 import { materializeObjects, SqlObjectDefinition } from "../lib/ddl";
 import { loadSqlProject } from "../lib/sqlProject";
-import { datasetNames } from "../producer/datasets";
+import { datasetNames } from "../lib/datasets";
 
 /**
  * Golden tests of the Materialize-only DDL: Materialize can't run here, so the exact statements

@@ -4,7 +4,7 @@ import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { copyProject, engineEnv, newStack, resourceCount, StepLog } from "./helpers/engine";
-import { readTopics, testKafka } from "./helpers/kafkaTopics";
+import { readTopics, testKafka } from "../testkit/kafkaTopics";
 
 /**
  * The real Pulumi engine (CLI, Node.js language host, kafka plugin, dynamic providers) against

@@ -1,16 +1,16 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { prefixedTopics } from "../producer/cli/target";
-import { datasetNames, RawDatasetName } from "../producer/datasets";
+import { datasetNames, RawDatasetName } from "../lib/datasets";
 import { GeneratedRecord, generateUnits, seedProfile } from "../producer/generator";
 import { generatorFirstId, seedIdLimit } from "../producer/idRanges";
 import { KafkaSettings } from "../producer/kafka";
 import { readSeeds } from "../producer/seeds";
 import { streamUnits } from "../producer/stream";
 import { CliRun, startCli } from "./helpers/cli";
-import { createTopics, readTopics, uniquePrefix } from "./helpers/kafkaTopics";
+import { createTopics, readTopics, uniquePrefix } from "../testkit/kafkaTopics";
 import { Pipeline, seedsDir } from "./helpers/pipeline";
-import { KafkaBroker, startKafka } from "./services/kafka";
+import { KafkaBroker, startKafka } from "../testkit/services/kafka";
 
 const brokers = inject("kafkaBrokers");
 const postgresUrl = inject("postgresUrl");

@@ -1,7 +1,7 @@
 import type { TestProject } from "vitest/node";
-import { DockerEngine, startDocker } from "./services/docker";
-import { KafkaBroker, startKafka } from "./services/kafka";
-import { PostgresServer, startPostgres } from "./services/postgres";
+import { DockerEngine, startDocker } from "../testkit/services/docker";
+import { KafkaBroker, startKafka } from "../testkit/services/kafka";
+import { PostgresServer, startPostgres } from "../testkit/services/postgres";
 
 /**
  * vitest globalSetup: real services on loopback for the whole run, started once and in parallel

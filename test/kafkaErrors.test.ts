@@ -2,8 +2,8 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KafkaSettings } from "../producer/kafka";
 import { seedTopics } from "../producer/seed";
-import { createTopics, readTopics, uniquePrefix } from "./helpers/kafkaTopics";
-import { KafkaBroker, startKafka } from "./services/kafka";
+import { createTopics, readTopics, uniquePrefix } from "../testkit/kafkaTopics";
+import { KafkaBroker, startKafka } from "../testkit/services/kafka";
 
 /**
  * What the producer says when Kafka says no: on a broker of its own that also listens with SASL

@@ -5,10 +5,10 @@ import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { Stack } from "@pulumi/pulumi/automation";
 import { copyProject, engineEnv, newStack, resourceCount, StepLog } from "./helpers/engine";
-import { readTopics, testKafka } from "./helpers/kafkaTopics";
+import { readTopics, testKafka } from "../testkit/kafkaTopics";
 import { stackOutputs } from "../producer/cli/target";
-import { docker, labelled } from "./services/docker";
-import { freePortBlock, runProcess } from "./services/process";
+import { docker, labelled } from "../testkit/services/docker";
+import { freePortBlock, runProcess } from "../testkit/services/process";
 
 /**
  * Local mode for real: the program's own containers, network and volume on a real Docker engine

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, inject, it } from "vitest";
-import { datasetNames } from "../producer/datasets";
+import { datasetNames } from "../lib/datasets";
 import { expectedMarts, martRows, seeds } from "./helpers/jaffleShop";
 import { Warehouse } from "./helpers/warehouse";
 

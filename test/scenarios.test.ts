@@ -4,7 +4,7 @@ import { promisify } from "node:util";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { loadSqlProject, relationKey } from "../lib/sqlProject";
 import { prefixedTopics, resolveKafkaTarget } from "../producer/cli/target";
-import { datasetNames } from "../producer/datasets";
+import { datasetNames } from "../lib/datasets";
 import { generatorIdBase, ScenarioIds, seedIdLimit } from "../producer/idRanges";
 import { KafkaSettings } from "../producer/kafka";
 import { readSeeds } from "../producer/seeds";

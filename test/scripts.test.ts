@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { runProcess } from "./services/process";
+import { runProcess } from "../testkit/services/process";
 
 const repo = path.resolve(__dirname, "..");
 

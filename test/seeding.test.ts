@@ -2,13 +2,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, inject, it } from "vitest";
-import { datasetNames } from "../producer/datasets";
+import { datasetNames } from "../lib/datasets";
 import { toEvent } from "../producer/events";
 import { connectKafka, KafkaSettings } from "../producer/kafka";
 import { seedTopics } from "../producer/seed";
 import { sendInOneTransaction } from "../producer/send";
-import { generatedPayment, seedsWithPayments } from "./helpers/bigSeeds";
-import { createTopics, readTopics, uniquePrefix } from "./helpers/kafkaTopics";
+import { generatedPayment, seedsWithPayments } from "../testkit/bigSeeds";
+import { createTopics, readTopics, uniquePrefix } from "../testkit/kafkaTopics";
 
 const brokers = inject("kafkaBrokers");
 const kafka: KafkaSettings = { brokers: [brokers], tls: false };

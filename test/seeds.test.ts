@@ -2,9 +2,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { datasets } from "../producer/datasets";
+import { datasets } from "../lib/datasets";
 import { readSeeds, SeedError, validateSeeds } from "../producer/seeds";
-import { generatedPayment, seedsWithPayments } from "./helpers/bigSeeds";
+import { generatedPayment, seedsWithPayments } from "../testkit/bigSeeds";
 
 const seedsDir = path.join(__dirname, "..", "seeds");
 

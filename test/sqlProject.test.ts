@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { planSqlObjects } from "../components/sqlObjectGraph";
 import { materializeObjects } from "../lib/ddl";
 import { dbtTestName, loadSqlProject, relationKey } from "../lib/sqlProject";
-import { datasetNames } from "../producer/datasets";
+import { datasetNames } from "../lib/datasets";
 
 const sqlDir = path.join(__dirname, "..", "sql");
 const project = loadSqlProject(sqlDir, datasetNames);

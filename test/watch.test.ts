@@ -3,12 +3,12 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { datasets } from "../producer/datasets";
+import { datasets } from "../lib/datasets";
 import { readSeeds } from "../producer/seeds";
 import { pollCounts, renderSnapshot, Snapshot, snapshots, watchedRelations } from "../producer/watch";
 import { startCli } from "./helpers/cli";
 import { Warehouse } from "./helpers/warehouse";
-import { PostgresServer, startPostgres } from "./services/postgres";
+import { PostgresServer, startPostgres } from "../testkit/services/postgres";
 
 const postgresUrl = inject("postgresUrl");
 const repo = path.join(__dirname, "..");

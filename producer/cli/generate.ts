@@ -1,7 +1,7 @@
 import { randomInt } from "node:crypto";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { datasetNames } from "../datasets";
+import { datasetNames } from "../../lib/datasets";
 import { generateUnits, seedProfile } from "../generator";
 import { maxGeneratorSeed } from "../idRanges";
 import { defaultRequestTimeoutMs } from "../kafka";

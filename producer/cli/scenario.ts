@@ -2,7 +2,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { Client } from "pg";
 import { loadSqlProject } from "../../lib/sqlProject";
-import { datasetNames } from "../datasets";
+import { datasetNames } from "../../lib/datasets";
 import { cdcScenarios, findCdcScenario, runCdcScenario } from "../cdcScenarios";
 import { failureViewOf, findScenario, runScenario, scenarios, trippedViews } from "../scenarios";
 import { runCli, UsageError } from "./run";

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { datasetNames } from "../datasets";
+import { datasetNames } from "../../lib/datasets";
 import { kafkaSettingsFromEnv, KafkaSettings } from "../kafka";
 
 /** The repository root: the CLIs run from anywhere and still find sql/, seeds/ and the stack state. */

@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { loadSqlProject } from "../../lib/sqlProject";
-import { datasetNames } from "../datasets";
+import { datasetNames } from "../../lib/datasets";
 import { CountChange, defaultReconnectForMs, maxReconnectDelayMs, renderSnapshot, watchedRelations, watchSnapshots } from "../watch";
 import { integerFlag, runCli } from "./run";
 import { repoDir, resolvePsqlUrl } from "./target";

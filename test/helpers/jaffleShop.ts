@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import { datasetNames, RawDatasetName, RawRecord } from "../../producer/datasets";
+import { datasetNames, RawDatasetName, RawRecord } from "../../lib/datasets";
 import { readSeeds } from "../../producer/seeds";
 import { Warehouse } from "./warehouse";
 

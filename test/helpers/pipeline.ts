@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import { prefixedTopics } from "../../producer/cli/target";
 import { seedTopics } from "../../producer/seed";
-import { createTopics, uniquePrefix } from "./kafkaTopics";
+import { createTopics, uniquePrefix } from "../../testkit/kafkaTopics";
 import { copyTopicsToWarehouse, Warehouse } from "./warehouse";
 
 export const seedsDir = path.join(__dirname, "..", "..", "seeds");

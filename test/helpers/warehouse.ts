@@ -6,8 +6,8 @@ import { cdcTableObjects } from "../../lib/cdc";
 import { postgresObjects } from "../../lib/ddl";
 import { quoteIdent } from "../../lib/quote";
 import { loadSqlProject, relationKey, SqlProject } from "../../lib/sqlProject";
-import { datasetNames, RawDatasetName } from "../../producer/datasets";
-import { consumeUntilIdle } from "./kafkaTopics";
+import { datasetNames, RawDatasetName } from "../../lib/datasets";
+import { consumeUntilIdle } from "../../testkit/kafkaTopics";
 
 export const sqlDir = path.join(__dirname, "..", "..", "sql");
 

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { RawRecord } from "../../producer/datasets";
+import { RawRecord } from "../lib/datasets";
 
 const realSeedsDir = path.join(__dirname, "..", "..", "seeds");
 const paymentMethods = ["credit_card", "coupon", "bank_transfer", "gift_card"];
