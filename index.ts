@@ -131,7 +131,7 @@ export = definedOutputs({
     materializeConsoleUrl: materialize?.consoleUrl,
     views: models?.views,
     failureViews: models?.failureViews,
-    exampleQuery: models && "select * from public_etl_failure.unique_stg_orders_order_id;",
+    exampleQuery: models?.exampleQuery,
     seededEvents: seeder?.sent,
     /** The CDC datasets' PostgreSQL as this machine reaches it (no password), for psql and the CDC scenarios. */
     postgresUrl: config.cdc && (postgres

@@ -36,6 +36,8 @@ export class StreamingModels extends pulumi.ComponentResource {
     /** Every view users can query, schema-qualified where not in public. */
     readonly views: string[];
     readonly failureViews: string[];
+    /** A query to start with: the failure view of the first `unique` test, else the first failure view, else the first view. */
+    readonly exampleQuery: string;
 
     constructor(name: string, args: StreamingModelsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("jaffle-shop-streaming:index:StreamingModels", name, {}, opts);
@@ -71,6 +73,9 @@ export class StreamingModels extends pulumi.ComponentResource {
         const models = this.project.models;
         this.failureViews = models.filter(m => m.schema === this.project.failureSchema).map(relationKey);
         this.views = models.filter(m => m.schema !== this.project.failureSchema).map(relationKey);
-        this.registerOutputs({ views: this.views, failureViews: this.failureViews });
+        const failureModels = models.filter(m => m.schema === this.project.failureSchema);
+        const example = failureModels.find(m => m.dataTest?.type === "unique") ?? failureModels[0] ?? models[0];
+        this.exampleQuery = example ? `select * from ${relationKey(example)};` : "";
+        this.registerOutputs({ views: this.views, failureViews: this.failureViews, exampleQuery: this.exampleQuery });
     }
 }

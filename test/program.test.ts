@@ -114,7 +114,8 @@ describe("the dev stack (local Docker)", async () => {
         expect(run.outputs.topicNames).toEqual({ raw_customers: "raw_customers", raw_orders: "raw_orders", raw_payments: "raw_payments" });
         expect(run.outputs.views).toEqual(expect.arrayContaining(["stg_customers", "stg_orders", "stg_payments", "customers", "orders"]));
         expect(run.outputs.failureViews).toContain("public_etl_failure.unique_stg_orders_order_id");
-        expect(run.outputs.exampleQuery).toMatch(/public_etl_failure\.unique_stg_orders_order_id/);
+        // Derived from the project: the failure view of its first unique test.
+        expect(run.outputs.exampleQuery).toBe("select * from public_etl_failure.unique_stg_customers_customer_id;");
         expect(run.outputs.consoleUrl).toBeUndefined();
     });
 });
