@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
+import { cacheDir } from "../../lib/cacheDir";
 import { datasetNames } from "../../lib/datasets";
 import { kafkaSettingsFromEnv, KafkaSettings } from "../kafka";
 
@@ -51,8 +51,7 @@ export function pulumiCli(env: NodeJS.ProcessEnv = process.env): string {
     const onPath = (env.PATH ?? "").split(path.delimiter).filter(Boolean).map(dir => path.join(dir, "pulumi")).find(executable);
     if (onPath) return onPath;
     const version = (require(path.join(repoDir, "package.json")) as { dependencies: Record<string, string> }).dependencies["@pulumi/pulumi"];
-    const cacheDir = env.JSS_CACHE_DIR || path.join(env.XDG_CACHE_HOME || path.join(env.HOME || os.homedir(), ".cache"), "jaffle-shop-streaming");
-    const built = path.join(cacheDir, `pulumi-v${version}`, "bin", "pulumi");
+    const built = path.join(cacheDir(env), `pulumi-v${version}`, "bin", "pulumi");
     if (executable(built)) return built;
     throw new Error(`no pulumi CLI: none on PATH, and none built yet in ${built} (npm run up builds it)`);
 }

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
+import { cacheDir } from "../../lib/cacheDir";
 import { withTimeout } from "../../producer/send";
 import { freePorts, runProcess, tailOf, terminate } from "./process";
 
@@ -57,15 +58,9 @@ export interface StartKafkaOptions {
     warmUp?: boolean;
 }
 
-/** The tests' cache: ${JSS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/jaffle-shop-streaming}, as in scripts/test-services.sh. */
-export function servicesCacheDir(): string {
-    if (process.env.JSS_CACHE_DIR) return process.env.JSS_CACHE_DIR;
-    const xdg = process.env.XDG_CACHE_HOME || path.join(process.env.HOME || os.homedir(), ".cache");
-    return path.join(xdg, "jaffle-shop-streaming");
-}
-
+/** Where scripts/test-services.sh puts the broker's jars. */
 export function defaultKafkaLibsDir(): string {
-    return path.join(servicesCacheDir(), `kafka-${KAFKA_VERSION}`, "libs");
+    return path.join(cacheDir(), `kafka-${KAFKA_VERSION}`, "libs");
 }
 
 export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBroker> {
