@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { SqlObjectDefinition } from "../lib/ddl";
 import { SqlConnection, SqlObject } from "../lib/sqlObject";
+import { dependencyOrder } from "../lib/graph";
 
 export interface SqlObjectGraphArgs {
     connection: pulumi.Input<SqlConnection>;
@@ -29,36 +30,23 @@ export interface PlannedSqlObject {
  * preview lists exactly those objects as replaced.
  */
 export function planSqlObjects(objects: SqlObjectDefinition[]): PlannedSqlObject[] {
-    const byKey = new Map<string, SqlObjectDefinition>();
+    const keys = new Set<string>();
     for (const object of objects) {
-        if (byKey.has(object.key)) throw new Error(`SQL object "${object.key}" is defined twice`);
-        byKey.set(object.key, object);
+        if (keys.has(object.key)) throw new Error(`SQL object "${object.key}" is defined twice`);
+        keys.add(object.key);
     }
+    const ordered = dependencyOrder(objects, { key: object => object.key, dependsOn: object => [...object.dependsOn].sort() }, {
+        onCycle: cycle => new Error(`SQL objects form a cycle: ${cycle.join(" -> ")}`),
+        onUnknown: (object, dependency) => new Error(`SQL object "${object.key}" depends on unknown object "${dependency}"`),
+    });
     const fingerprints = new Map<string, string>();
-    const planned: PlannedSqlObject[] = [];
-    const visiting = new Set<string>();
-    const visit = (object: SqlObjectDefinition, trail: string[]): string => {
-        const known = fingerprints.get(object.key);
-        if (known) return known;
-        if (visiting.has(object.key)) {
-            throw new Error(`SQL objects form a cycle: ${[...trail.slice(trail.indexOf(object.key)), object.key].join(" -> ")}`);
-        }
-        visiting.add(object.key);
+    return ordered.map((object): PlannedSqlObject => {
         const upstreamHash = createHash("sha256");
-        for (const dependency of [...object.dependsOn].sort()) {
-            const upstream = byKey.get(dependency);
-            if (!upstream) throw new Error(`SQL object "${object.key}" depends on unknown object "${dependency}"`);
-            upstreamHash.update(`${dependency}=${visit(upstream, [...trail, object.key])}\n`);
-        }
+        for (const dependency of [...object.dependsOn].sort()) upstreamHash.update(`${dependency}=${fingerprints.get(dependency)}\n`);
         const upstream = upstreamHash.digest("hex").slice(0, 16);
-        const fingerprint = createHash("sha256").update(object.create).update(upstream).digest("hex").slice(0, 16);
-        visiting.delete(object.key);
-        fingerprints.set(object.key, fingerprint);
-        planned.push({ definition: object, upstream });
-        return fingerprint;
-    };
-    for (const object of objects) visit(object, []);
-    return planned;
+        fingerprints.set(object.key, createHash("sha256").update(object.create).update(upstream).digest("hex").slice(0, 16));
+        return { definition: object, upstream };
+    });
 }
 
 /** One identity for several: empty while all of them are, else a hash that changes with any of them. */

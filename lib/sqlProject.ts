@@ -4,6 +4,7 @@ import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { quoteIdent, quoteLiteral } from "./quote";
 import { readQueries } from "./sqlDependencies";
+import { dependencyOrder } from "./graph";
 
 /**
  * The SQL project in `sql/`: models (one SELECT per file), their data tests declared in
@@ -274,24 +275,7 @@ export function dbtTestName(type: string, model: string, args: Record<string, un
 }
 
 function sortByDependencies(models: SqlModel[]): SqlModel[] {
-    const byKey = new Map(models.map(m => [relationKey(m), m]));
-    const sorted: SqlModel[] = [];
-    const state = new Map<string, "visiting" | "done">();
-    const visit = (model: SqlModel, trail: string[]) => {
-        const key = relationKey(model);
-        if (state.get(key) === "done") return;
-        if (state.get(key) === "visiting") {
-            const cycle = [...trail.slice(trail.indexOf(key)), key];
-            throw new SqlProjectError(`models form a cycle: ${cycle.join(" -> ")} (${model.origin})`);
-        }
-        state.set(key, "visiting");
-        for (const dependency of model.dependsOn) {
-            const upstream = byKey.get(dependency);
-            if (upstream) visit(upstream, [...trail, key]);
-        }
-        state.set(key, "done");
-        sorted.push(model);
-    };
-    for (const model of models) visit(model, []);
-    return sorted;
+    return dependencyOrder(models, { key: relationKey, dependsOn: model => model.dependsOn }, {
+        onCycle: (cycle, model) => new SqlProjectError(`models form a cycle: ${cycle.join(" -> ")} (${model.origin})`),
+    });
 }
