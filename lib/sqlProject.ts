@@ -1,10 +1,23 @@
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
-import { quoteIdent, quoteLiteral } from "./quote";
+import { DeclaredTest, renderTest } from "./dataTests";
 import { readQueries } from "./sqlDependencies";
 import { dependencyOrder } from "./graph";
+import {
+    defaultFailureSchema,
+    defaultSchema,
+    Materialization,
+    ModelSql,
+    relationKey,
+    SqlModel,
+    SqlProject,
+    SqlProjectError,
+} from "./sqlModel";
+
+export type { DataTest, Materialization, Relation, SqlModel, SqlProject } from "./sqlModel";
+export { dbtTestName } from "./dataTests";
+export { defaultFailureSchema, defaultSchema, relationKey, SqlProjectError } from "./sqlModel";
 
 /**
  * The SQL project in `sql/`: models (one SELECT per file), their data tests declared in
@@ -13,63 +26,9 @@ import { dependencyOrder } from "./graph";
  * rendered elsewhere.
  */
 
-export type Materialization = "view" | "materialized_view";
-
-export interface Relation {
-    schema: string;
-    name: string;
-}
-
-export interface SqlModel extends Relation {
-    materialized: Materialization;
-    /** The SELECT that defines the model. */
-    query: string;
-    /** Where the model came from, for error messages. */
-    origin: string;
-    /** Relations the query reads, as keys of `SqlProject.relations` (sources or other models). */
-    dependsOn: string[];
-    indexes: string[][];
-    /** For a failure view: the schema.yml test it checks. */
-    dataTest?: DataTest;
-}
-
-/** A data test as schema.yml declares it: a test type on a model's column. */
-export interface DataTest {
-    type: TestType;
-    model: string;
-    column: string;
-}
-
-export interface SqlProject {
-    /** Raw relations fed from outside (the sources / topics). */
-    sources: string[];
-    /** Models and failure views, dependencies before dependents. */
-    models: SqlModel[];
-    failureSchema: string;
-}
-
-export const defaultSchema = "public";
-export const defaultFailureSchema = "public_etl_failure";
-
-export class SqlProjectError extends Error {
-    constructor(message: string) {
-        super(message);
-        this.name = "SqlProjectError";
-    }
-}
-
-/** A model and the SQL it was read from, so that an error in the SQL can point into its file. */
-interface ModelSql {
-    model: SqlModel;
-    /** The model's own file or, for a failure view, its test's template. */
-    file: string;
-    /** The SQL as that file has it (rendered, for a test), untrimmed: positions in it are the file's. */
-    text: string;
-}
-
 interface DeclaredColumn {
     name: string;
-    tests?: (string | Record<string, Record<string, unknown>>)[];
+    tests?: DeclaredTest[];
 }
 
 interface DeclaredModel {
@@ -77,10 +36,6 @@ interface DeclaredModel {
     materialized?: Materialization;
     indexes?: string[][];
     columns?: DeclaredColumn[];
-}
-
-export function relationKey(relation: Relation): string {
-    return relation.schema === defaultSchema ? relation.name : `${relation.schema}.${relation.name}`;
 }
 
 export function loadSqlProject(
@@ -193,85 +148,6 @@ function readSchemaFile(schemaFile: string): DeclaredModel[] {
         throw new SqlProjectError(`${schemaFile}: expected "models:" to be a list of entries with a "name"`);
     }
     return models as DeclaredModel[];
-}
-
-const testTypes = ["unique", "not_null", "accepted_values", "relationships"] as const;
-type TestType = (typeof testTypes)[number];
-
-function renderTest(
-    sqlDir: string,
-    schemaFile: string,
-    failureSchema: string,
-    model: string,
-    column: string,
-    test: DeclaredColumn["tests"] extends (infer T)[] | undefined ? T : never,
-): ModelSql {
-    const [type, args] = typeof test === "string" ? [test, {}] : (Object.entries(test)[0] ?? ["", {}]);
-    const where = `${schemaFile}: model "${model}", column "${column}"`;
-    if (!testTypes.includes(type as TestType)) {
-        throw new SqlProjectError(`${where}: unknown test "${type}" (known: ${testTypes.join(", ")})`);
-    }
-    const values: Record<string, string> = { model: quoteIdent(model), column: quoteIdent(column) };
-    const nameArgs: Record<string, unknown> = { column_name: column };
-    if (type === "accepted_values") {
-        const accepted = (args as { values?: unknown }).values;
-        if (!Array.isArray(accepted) || accepted.length === 0) {
-            throw new SqlProjectError(`${where}: accepted_values needs a non-empty "values" list`);
-        }
-        values.values = accepted.map(v => quoteLiteral(String(v))).join(", ");
-        nameArgs.values = accepted.map(String);
-    }
-    if (type === "relationships") {
-        const { to, field } = args as { to?: unknown; field?: unknown };
-        if (typeof to !== "string" || typeof field !== "string") {
-            throw new SqlProjectError(`${where}: relationships needs "to" (a model) and "field" (its column)`);
-        }
-        values.to = quoteIdent(to);
-        values.field = quoteIdent(field);
-        // dbt names the test after its arguments, and its "to" argument reads ref('model').
-        Object.assign(nameArgs, { field, to: `ref('${to}')` });
-    }
-    const templateFile = path.join(sqlDir, "tests", `${type}.sql`);
-    if (!fs.existsSync(templateFile)) {
-        throw new SqlProjectError(`${where}: no template ${templateFile} for test "${type}"`);
-    }
-    const text = fs.readFileSync(templateFile, "utf8").replace(/\{\{\s*(\w+)\s*\}\}/g, (_, key: string) => {
-        if (!(key in values)) throw new SqlProjectError(`${templateFile}: unknown placeholder {{ ${key} }}`);
-        return values[key];
-    });
-    return {
-        file: templateFile,
-        text,
-        model: {
-            schema: failureSchema,
-            name: dbtTestName(type, model, nameArgs),
-            materialized: "materialized_view",
-            query: text.trim(),
-            origin: `${schemaFile} (${type} test on ${model}.${column})`,
-            dependsOn: [],
-            indexes: [],
-            dataTest: { type: type as TestType, model, column },
-        },
-    };
-}
-
-/**
- * The relation name dbt gives a generic test's stored failures, so that queries written
- * against dbt's `--store-failures` tables work verbatim: `<test>_<model>_<args joined by __>`,
- * or, at 64 characters and beyond, the first 30 characters of `<test>_<model>` and an md5.
- */
-export function dbtTestName(type: string, model: string, args: Record<string, unknown>): string {
-    const flatArgs = Object.keys(args)
-        .sort()
-        .flatMap(key => {
-            const value = args[key];
-            return Array.isArray(value) ? value.map(String) : [String(value)];
-        })
-        .map(part => part.replace(/[^0-9a-zA-Z_]+/g, "_"));
-    const identifier = `${type}_${model}`;
-    const fullName = `${identifier}_${flatArgs.join("__")}`;
-    if (fullName.length < 64) return fullName;
-    return `${identifier.slice(0, 30)}_${createHash("md5").update(fullName).digest("hex")}`;
 }
 
 function sortByDependencies(models: SqlModel[]): SqlModel[] {
