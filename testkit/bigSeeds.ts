@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { RawRecord } from "../lib/datasets";
 
-const realSeedsDir = path.join(__dirname, "..", "..", "seeds");
+const realSeedsDir = path.join(__dirname, "..", "seeds");
 const paymentMethods = ["credit_card", "coupon", "bank_transfer", "gift_card"];
 /** Rows written per write call: the generated file never is in memory whole. */
 const rowsPerWrite = 10_000;
