@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { ExternalMaterializeSettings } from "../lib/config";
 import { SqlConnection } from "../lib/sqlObject";
+import { dialAddress, healthyBeforeReady, stackLabels } from "../lib/containers";
 
 export interface MaterializeArgs {
     namePrefix: string;
@@ -29,7 +30,7 @@ export class Materialize extends pulumi.ComponentResource {
 
     constructor(name: string, args: MaterializeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("jaffle-shop-streaming:index:Materialize", name, {}, opts);
-        const host = args.bindAddress === "0.0.0.0" ? "127.0.0.1" : args.bindAddress;
+        const host = dialAddress(args.bindAddress);
         const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
 
         this.container = new docker.Container(`${name}-container`, {
@@ -42,17 +43,12 @@ export class Materialize extends pulumi.ComponentResource {
                 { internal: internalConsolePort, external: args.consolePort, ip: args.bindAddress },
             ],
             networksAdvanced: [{ name: args.network.name }],
-            healthcheck: {
-                tests: ["CMD", "curl", "-sf", `http://localhost:${internalHttpPort}/api/readyz`],
-                interval: "2s",
-                timeout: "5s",
+            ...healthyBeforeReady(["CMD", "curl", "-sf", `http://localhost:${internalHttpPort}/api/readyz`], {
                 retries: 90,
                 startPeriod: "10s",
-            },
-            wait: true,
-            waitTimeout: 300,
-            restart: "unless-stopped",
-            labels: [{ label: "jaffle-shop-streaming.stack", value: args.namePrefix }],
+                waitTimeoutSeconds: 300,
+            }),
+            labels: stackLabels(args.namePrefix),
         }, { parent: this });
 
         // Known only once the container is healthy, so whatever connects waits for Materialize. The

@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { dialAddress, healthyBeforeReady, stackLabels } from "../lib/containers";
 
 export interface PostgresArgs {
     /** Prefix of every Docker name, unique per stack. */
@@ -36,9 +37,9 @@ export class Postgres extends pulumi.ComponentResource {
 
     constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
         super("jaffle-shop-streaming:index:Postgres", name, {}, opts);
-        const labels = [{ label: "jaffle-shop-streaming.stack", value: args.namePrefix }];
+        const labels = stackLabels(args.namePrefix);
         const containerName = `${args.namePrefix}-postgres`;
-        this.host = args.bindAddress === "0.0.0.0" ? "127.0.0.1" : args.bindAddress;
+        this.host = dialAddress(args.bindAddress);
         this.port = args.port;
         this.internalHost = containerName;
 
@@ -57,17 +58,12 @@ export class Postgres extends pulumi.ComponentResource {
             ports: [{ internal: internalPort, external: args.port, ip: args.bindAddress }],
             networksAdvanced: [{ name: args.network.name }],
             volumes: [{ volumeName: data.name, containerPath: "/var/lib/postgresql/data" }],
-            healthcheck: {
-                tests: ["CMD", "pg_isready", "-U", superuser, "-h", "127.0.0.1"],
-                interval: "2s",
-                timeout: "5s",
+            // Creation returns once pg_isready answers, so the provider and the seeding never race start-up.
+            ...healthyBeforeReady(["CMD", "pg_isready", "-U", superuser, "-h", "127.0.0.1"], {
                 retries: 60,
                 startPeriod: "5s",
-            },
-            // Creation returns once pg_isready answers, so the provider and the seeding never race start-up.
-            wait: true,
-            waitTimeout: 180,
-            restart: "unless-stopped",
+                waitTimeoutSeconds: 180,
+            }),
             labels,
         }, { parent: this, additionalSecretOutputs: ["envs"] });
 

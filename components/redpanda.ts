@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { dialAddress, healthyBeforeReady, stackLabels } from "../lib/containers";
 
 export interface RedpandaArgs {
     /** Prefix of every Docker name, unique per stack. */
@@ -34,9 +35,9 @@ export class Redpanda extends pulumi.ComponentResource {
 
     constructor(name: string, args: RedpandaArgs, opts?: pulumi.ComponentResourceOptions) {
         super("jaffle-shop-streaming:index:Redpanda", name, {}, opts);
-        const labels = [{ label: "jaffle-shop-streaming.stack", value: args.namePrefix }];
+        const labels = stackLabels(args.namePrefix);
         const containerName = `${args.namePrefix}-redpanda`;
-        const advertisedHost = args.bindAddress === "0.0.0.0" ? "127.0.0.1" : args.bindAddress;
+        const advertisedHost = dialAddress(args.bindAddress);
 
         this.network = new docker.Network(`${name}-network`, { name: `${args.namePrefix}-network`, labels }, { parent: this });
         const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
@@ -58,17 +59,11 @@ export class Redpanda extends pulumi.ComponentResource {
             ports: [{ internal: externalKafkaPort, external: args.kafkaPort, ip: args.bindAddress }],
             networksAdvanced: [{ name: this.network.name, aliases: ["redpanda"] }],
             volumes: [{ volumeName: data.name, containerPath: "/var/lib/redpanda/data" }],
-            healthcheck: {
-                tests: ["CMD-SHELL", "rpk cluster health | grep -E 'Healthy:.+true'"],
-                interval: "2s",
-                timeout: "5s",
+            ...healthyBeforeReady(["CMD-SHELL", "rpk cluster health | grep -E 'Healthy:.+true'"], {
                 retries: 60,
                 startPeriod: "5s",
-            },
-            // Creation returns only once the healthcheck passes, so nothing downstream races the broker.
-            wait: true,
-            waitTimeout: 180,
-            restart: "unless-stopped",
+                waitTimeoutSeconds: 180,
+            }),
             labels,
         }, { parent: this });
 

@@ -3,7 +3,7 @@ import { KafkaEvent, rowDigest, toEvent } from "./events";
 import { Kafka } from "kafkajs";
 import { connectKafka, KafkaSettings, requireTopics } from "./kafka";
 import { SeedRow, seedRows, validateSeeds } from "./seeds";
-import { sendChunksInOneTransaction } from "./sendChunks";
+import { sendChunksInOneTransaction } from "./send";
 
 export interface SeedOptions {
     kafka: KafkaSettings;

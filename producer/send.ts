@@ -16,23 +16,52 @@ export interface TransactionOptions {
  * so a failure half-way leaves no partial seed behind.
  */
 export async function sendInOneTransaction(kafka: Kafka, events: KafkaEvent[], options: TransactionOptions): Promise<void> {
-    if (events.length === 0) return;
-    const timeoutMs = options.timeoutMs ?? 60_000;
     const chunkSize = options.chunkSize ?? 5_000;
+    function* chunks(): Generator<KafkaEvent[]> {
+        for (let start = 0; start < events.length; start += chunkSize) yield events.slice(start, start + chunkSize);
+    }
+    await sendChunksInOneTransaction(kafka, chunks(), {
+        transactionalId: options.transactionalId,
+        timeoutMs: options.timeoutMs,
+        onProgress: sent => options.onProgress?.(sent, events.length),
+    });
+}
+
+export interface ChunkedTransactionOptions extends Omit<TransactionOptions, "chunkSize" | "onProgress"> {
+    /** Called after each chunk, with the events sent so far. */
+    onProgress?: (sent: number) => void;
+}
+
+/**
+ * Sends the events in one Kafka transaction, one produce request per chunk, taking each chunk
+ * from `chunks` only when the one before is sent: the events never need to be in memory all at
+ * once, and a read_committed consumer still sees all of them or none. Without any chunk, no
+ * producer is started. Returns the number of events sent.
+ */
+export async function sendChunksInOneTransaction(
+    kafka: Kafka,
+    chunks: Iterable<KafkaEvent[]>,
+    options: ChunkedTransactionOptions,
+): Promise<number> {
+    const iterator = chunks[Symbol.iterator]();
+    let next = iterator.next();
+    if (next.done) return 0;
+    const timeoutMs = options.timeoutMs ?? 60_000;
     const producer = kafka.producer({
         transactionalId: options.transactionalId,
         idempotent: true,
         maxInFlightRequests: 1,
         transactionTimeout: timeoutMs,
     });
+    let sent = 0;
     const work = async () => {
         await producer.connect();
         const transaction = await producer.transaction();
         try {
-            for (let start = 0; start < events.length; start += chunkSize) {
-                const chunk = events.slice(start, start + chunkSize);
-                await transaction.sendBatch({ topicMessages: groupByTopic(chunk), compression: CompressionTypes.None });
-                options.onProgress?.(Math.min(start + chunkSize, events.length), events.length);
+            for (; !next.done; next = iterator.next()) {
+                await transaction.sendBatch({ topicMessages: groupByTopic(next.value), compression: CompressionTypes.None });
+                sent += next.value.length;
+                options.onProgress?.(sent);
             }
             await transaction.commit();
         } catch (err) {
@@ -43,8 +72,10 @@ export async function sendInOneTransaction(kafka: Kafka, events: KafkaEvent[], o
     try {
         await withTimeout(work(), timeoutMs, `Kafka transaction did not complete within ${timeoutMs / 1000}s`);
     } finally {
+        iterator.return?.();
         await producer.disconnect().catch(() => undefined);
     }
+    return sent;
 }
 
 export interface RetryWindow {

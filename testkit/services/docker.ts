@@ -4,12 +4,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { stackLabel } from "../../lib/containers";
 import { runProcess, tailOf, terminate } from "./process";
 
 const repo = path.resolve(__dirname, "..", "..");
 
-/** Label the program puts on every container, network and volume; its value is `jaffle-<stack>`. */
-export const stackLabel = "jaffle-shop-streaming.stack";
 
 /**
  * A Docker engine for the local-mode tests: the one already running (DOCKER_HOST, else the default
