@@ -99,8 +99,8 @@ function* unsentEvents(
 const digestBytes = rowDigest("", {}).length / 2;
 
 /**
- * Row digests packed as bytes, 10 a row where a digest string takes about 120 in V8's heap (a
- * slice keeps the whole hash it was cut from): millions of seed rows are sent with little memory.
+ * Row digests packed as bytes, 10 a row where a digest string takes about 50 in V8's heap:
+ * millions of seed rows are sent with little memory.
  */
 class PackedDigests {
     private bytes = Buffer.alloc(digestBytes * 1_024);
