@@ -8,6 +8,7 @@ import { StreamingModels } from "./components/streamingModels";
 import { Topics } from "./components/topics";
 import { readConfig } from "./lib/config";
 import { definedOutputs } from "./lib/outputs";
+import { postgresUrl } from "./lib/postgresUrl";
 import { dbtProfile as toDbtProfile } from "./lib/dbtProfile";
 import { loadSqlProject } from "./lib/sqlProject";
 import { datasetNames } from "./lib/datasets";
@@ -135,8 +136,8 @@ export = definedOutputs({
     seededEvents: seeder?.sent,
     /** The CDC datasets' PostgreSQL as this machine reaches it (no password), for psql and the CDC scenarios. */
     postgresUrl: config.cdc && (postgres
-        ? `postgres://${postgres.superuser}@${postgres.host}:${postgres.port}/${config.cdc.database}`
-        : cdcExternal && `postgres://${encodeURIComponent(cdcExternal.user)}@${cdcExternal.host}:${cdcExternal.port}/${config.cdc.database}?sslmode=${cdcExternal.sslMode}`),
+        ? postgresUrl({ user: postgres.superuser, host: postgres.host, port: postgres.port, database: config.cdc.database })
+        : cdcExternal && postgresUrl({ ...cdcExternal, database: config.cdc.database })),
     /** The stack's own PostgreSQL superuser password, a secret: `npm run output -- --show-secrets postgresPassword`. */
     postgresPassword: postgres?.superuserPassword,
     /** With sqlObjects off: the profiles.yml entry that points dbt-materialize at this stack's Materialize. */

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ExternalMaterializeSettings } from "../lib/config";
 import { SqlConnection } from "../lib/sqlObject";
 import { dialAddress, healthyBeforeReady, stackLabels } from "../lib/containers";
+import { postgresUrl } from "../lib/postgresUrl";
 
 export interface MaterializeArgs {
     namePrefix: string;
@@ -79,7 +80,7 @@ export class Materialize extends pulumi.ComponentResource {
 
 /** A URL for psql and other PostgreSQL clients; the password, if any, is left out. */
 export function psqlUrl(c: SqlConnection): string {
-    return `postgres://${encodeURIComponent(c.user)}@${c.host}:${c.port}/${encodeURIComponent(c.database)}${c.ssl ? "?sslmode=require" : ""}`;
+    return postgresUrl({ ...c, sslMode: c.ssl ? "require" : undefined });
 }
 
 /** The connection to a Materialize this program did not start (external mode); the password stays secret. */
