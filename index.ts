@@ -6,73 +6,80 @@ import { Redpanda } from "./components/redpanda";
 import { Seeder } from "./components/seeder";
 import { StreamingModels } from "./components/streamingModels";
 import { Topics } from "./components/topics";
-import { readConfig } from "./lib/config";
+import { ExternalConfig, KafkaEndpoint, LocalConfig, PostgresServer, readConfig } from "./lib/config";
+import { datasetNames } from "./lib/datasets";
+import { dbtProfile as toDbtProfile } from "./lib/dbtProfile";
 import { definedOutputs } from "./lib/outputs";
 import { postgresUrl } from "./lib/postgresUrl";
-import { dbtProfile as toDbtProfile } from "./lib/dbtProfile";
+import { SqlConnection } from "./lib/sqlObject";
 import { loadSqlProject } from "./lib/sqlProject";
-import { datasetNames } from "./lib/datasets";
-import { validateSeeds } from "./producer/seeds";
+import { checkSeeds } from "./producer/seeds";
 
 const config = readConfig();
 // Every input file is checked before the first resource is declared, so bad input changes nothing.
 const sqlProject = config.sqlObjects ? loadSqlProject(config.sqlDir, datasetNames) : undefined;
 const seedsDir = "seeds";
-if (config.seed) validateSeeds(seedsDir);
-const namePrefix = `jaffle-${config.stack}`;
+const seeds = config.seed ? checkSeeds(seedsDir) : undefined;
 
-// The event bus and the database: containers on this Docker host, or services that already exist.
-const redpanda = config.local
-    ? new Redpanda("redpanda", {
-          namePrefix,
-          image: config.local.redpandaImage,
-          bindAddress: config.local.bindAddress,
-          kafkaPort: config.local.ports.kafka,
-          console: config.local.console.enabled
-              ? { image: config.local.console.image, port: config.local.ports.console }
-              : undefined,
-      })
-    : undefined;
-const materialize = config.local && redpanda
-    ? new Materialize("materialize", {
-          namePrefix,
-          image: config.local.materializeImage,
-          network: redpanda.network,
-          bindAddress: config.local.bindAddress,
-          sqlPort: config.local.ports.materializeSql,
-          httpPort: config.local.ports.materializeHttp,
-          consolePort: config.local.ports.materializeConsole,
-      })
-    : undefined;
+/** The event bus, the database and the CDC datasets' PostgreSQL, wherever they run. */
+interface Services {
+    kafka: KafkaEndpoint;
+    sqlConnection?: pulumi.Output<SqlConnection>;
+    cdcServer?: PostgresServer;
+    redpanda?: Redpanda;
+    materialize?: Materialize;
+    postgres?: Postgres;
+}
 
-// The operational PostgreSQL of the CDC datasets: a container of the stack, or one that exists.
-const postgres = config.cdc?.local && redpanda
-    ? new Postgres("postgres", {
-          namePrefix,
-          image: config.cdc.local.image,
-          network: redpanda.network,
-          bindAddress: config.local!.bindAddress,
-          port: config.cdc.local.port,
-      })
-    : undefined;
-const cdcExternal = config.cdc?.external;
-const cdc = config.cdc && (postgres || cdcExternal)
-    ? new CdcDatabase("cdc", {
-          datasets: config.cdc.datasets,
-          admin: postgres
-              ? { host: postgres.host, port: postgres.port, user: postgres.superuser, password: postgres.superuserPassword, sslMode: "disable" }
-              : { host: cdcExternal!.host, port: cdcExternal!.port, user: cdcExternal!.user, password: cdcExternal!.password, sslMode: cdcExternal!.sslMode },
-          database: config.cdc.database,
-          createDatabase: postgres !== undefined,
-          seedsDir: config.seed ? seedsDir : undefined,
-          dependsOn: postgres ? [postgres] : [],
-      })
-    : undefined;
+/** Containers on this Docker host, named after the stack. */
+function localServices(config: LocalConfig): Services {
+    const namePrefix = `jaffle-${config.stack}`;
+    const redpanda = new Redpanda("redpanda", {
+        namePrefix,
+        image: config.redpandaImage,
+        bindAddress: config.bindAddress,
+        kafkaPort: config.ports.kafka,
+        console: config.console.enabled ? { image: config.console.image, port: config.ports.console } : undefined,
+    });
+    const materialize = new Materialize("materialize", {
+        namePrefix,
+        image: config.materializeImage,
+        network: redpanda.network,
+        bindAddress: config.bindAddress,
+        sqlPort: config.ports.materializeSql,
+        httpPort: config.ports.materializeHttp,
+        consolePort: config.ports.materializeConsole,
+    });
+    const postgres = config.cdc && new Postgres("postgres", {
+        namePrefix,
+        image: config.cdc.image,
+        network: redpanda.network,
+        bindAddress: config.bindAddress,
+        port: config.cdc.port,
+    });
+    return { kafka: redpanda.kafka, sqlConnection: materialize.connection, cdcServer: postgres?.server, redpanda, materialize, postgres };
+}
 
-const kafka = redpanda
-    ? { bootstrapServers: redpanda.bootstrapServers, brokersForMaterialize: redpanda.internalBrokers, tls: false, sasl: undefined }
-    : { ...config.external!.kafka, bootstrapServers: pulumi.output(config.external!.kafka.bootstrapServers) };
-const sqlConnection = materialize?.connection ?? (config.external?.materialize && existingMaterialize(config.external.materialize));
+/** Services that exist. */
+function externalServices(config: ExternalConfig): Services {
+    return {
+        kafka: config.kafka,
+        sqlConnection: config.materialize && existingMaterialize(config.materialize),
+        cdcServer: config.cdc,
+    };
+}
+
+const { kafka, sqlConnection, cdcServer, redpanda, materialize, postgres } =
+    config.mode === "local" ? localServices(config) : externalServices(config);
+
+// The CDC datasets' tables, replication role, grants and publication, in that PostgreSQL.
+const cdc = config.cdc && cdcServer && new CdcDatabase("cdc", {
+    datasets: config.cdc.datasets,
+    admin: cdcServer,
+    database: config.cdc.database,
+    createDatabase: postgres !== undefined,
+    seeds: seeds && { dir: seedsDir, fingerprints: seeds.fingerprints },
+}, { dependsOn: postgres ? [postgres] : [] });
 
 // The datasets that travel through Kafka: all but those read from PostgreSQL by CDC.
 const kafkaDatasets = datasetNames.filter(name => !config.cdc?.datasets.includes(name));
@@ -82,23 +89,21 @@ const topics = new Topics("topics", {
     bootstrapServers: kafka.bootstrapServers,
     tls: kafka.tls,
     sasl: kafka.sasl,
-    dependsOn: redpanda ? [redpanda] : [],
-});
+}, { dependsOn: redpanda ? [redpanda] : [] });
 
 // Seeding comes before the sources (they read their topics from the start): a topic seeded anew
 // after it was recreated gets a new epoch, and its source is rebuilt.
-const seeder = config.seed
-    ? new Seeder("seed", {
-          seedsDir,
-          topics: topics.topicNames,
-          bootstrapServers: kafka.bootstrapServers,
-          tls: kafka.tls,
-          sasl: kafka.sasl,
-          transactionalId: `jaffle-shop-streaming-seed-${pulumi.getProject()}-${config.stack}`,
-          dependsOn: topics.topics,
-      })
-    : undefined;
+const seeder = seeds && new Seeder("seed", {
+    seedsDir,
+    seedFingerprints: seeds.fingerprints,
+    topics: topics.topicNames,
+    bootstrapServers: kafka.bootstrapServers,
+    tls: kafka.tls,
+    sasl: kafka.sasl,
+    transactionalId: `jaffle-shop-streaming-seed-${pulumi.getProject()}-${config.stack}`,
+}, { dependsOn: [topics] });
 
+// Materialize's PostgreSQL connection and source come after the publication and the grants.
 const models = sqlConnection && sqlProject && new StreamingModels("models", {
     connection: sqlConnection,
     project: sqlProject,
@@ -106,26 +111,24 @@ const models = sqlConnection && sqlProject && new StreamingModels("models", {
     topics: topics.topicNames,
     topicEpochs: seeder?.epochs,
     kafka: { brokers: kafka.brokersForMaterialize, tls: kafka.tls, sasl: kafka.sasl },
-    postgres: cdc && config.cdc && {
-        host: postgres ? postgres.internalHost : cdcExternal!.hostForMaterialize,
-        port: postgres ? postgres.internalPort : cdcExternal!.portForMaterialize,
+    postgres: cdc && config.cdc && cdcServer && {
+        host: cdcServer.hostForMaterialize,
+        port: cdcServer.portForMaterialize,
         user: cdc.roleName,
         password: cdc.rolePassword,
         database: config.cdc.database,
-        sslMode: postgres ? "disable" : cdcExternal!.sslMode,
+        sslMode: cdcServer.sslMode,
         publication: cdc.publicationName,
         schema: cdc.schema,
         datasets: config.cdc.datasets,
     },
-    // Materialize's PostgreSQL connection and source come after the publication and the grants.
-    dependsOn: [...(materialize ? [materialize] : []), ...topics.topics, ...(cdc ? [cdc.publication, ...cdc.grants] : [])],
-});
+}, { dependsOn: [...(materialize ? [materialize] : []), topics, ...(cdc ? [cdc] : [])] });
 
 // Outputs that don't apply to this stack (no Materialize, no seeding, no console) are left out
 // rather than shown as empty. (`export =`: Pulumi reads module.exports; a default export would
 // nest everything under "default".)
 export = definedOutputs({
-    kafkaBootstrapServers: kafka.bootstrapServers.apply(servers => servers.join(",")),
+    kafkaBootstrapServers: pulumi.output(kafka.bootstrapServers).apply(servers => servers.join(",")),
     topicNames: topics.topicNames,
     psqlUrl: sqlConnection && pulumi.unsecret(sqlConnection.apply(toPsqlUrl)),
     consoleUrl: redpanda?.consoleUrl,
@@ -135,11 +138,9 @@ export = definedOutputs({
     exampleQuery: models?.exampleQuery,
     seededEvents: seeder?.sent,
     /** The CDC datasets' PostgreSQL as this machine reaches it (no password), for psql and the CDC scenarios. */
-    postgresUrl: config.cdc && (postgres
-        ? postgresUrl({ user: postgres.superuser, host: postgres.host, port: postgres.port, database: config.cdc.database })
-        : cdcExternal && postgresUrl({ ...cdcExternal, database: config.cdc.database })),
+    postgresUrl: config.cdc && cdcServer && postgresUrl({ ...cdcServer, database: config.cdc.database }),
     /** The stack's own PostgreSQL superuser password, a secret: `npm run output -- --show-secrets postgresPassword`. */
-    postgresPassword: postgres?.superuserPassword,
+    postgresPassword: postgres?.server.password,
     /** With sqlObjects off: the profiles.yml entry that points dbt-materialize at this stack's Materialize. */
     dbtProfile: !config.sqlObjects && sqlConnection
         ? pulumi.unsecret(sqlConnection.apply(connection => toDbtProfile(connection, config.stack, config.cluster)))

@@ -3,25 +3,22 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as path from "node:path";
 import { cdcSchema, cdcTableObjects, publicationName, publicationTables, replicationRoleName } from "../lib/cdc";
-import { PostgresSslMode } from "../lib/config";
+import { PostgresServer } from "../lib/config";
 import { SqlConnection } from "../lib/sqlObject";
-import { RawDatasetName } from "../lib/datasets";
-import { hashSeeds } from "./seeder";
+import { RawDatasetName, seedsHash } from "../lib/datasets";
 import { SqlObjectGraph } from "./sqlObjectGraph";
 
 export interface CdcDatabaseArgs {
     /** The datasets whose tables are created, published and seeded. */
     datasets: RawDatasetName[];
     /** How this program reaches PostgreSQL, as a user that may create tables, roles and publications. */
-    admin: { host: string; port: number; user: string; password: pulumi.Input<string>; sslMode: PostgresSslMode };
+    admin: PostgresServer;
     /** The database of the CDC tables. */
     database: string;
     /** Create that database (a PostgreSQL of the stack's own); else it must exist. */
     createDatabase: boolean;
-    /** Seed the tables from this directory (already checked with readSeeds). */
-    seedsDir?: string;
-    /** What must exist first (the PostgreSQL container). */
-    dependsOn?: pulumi.Input<pulumi.Resource>[];
+    /** Seed the tables from this directory, already checked with checkSeeds, whose fingerprints these are. */
+    seeds?: { dir: string; fingerprints: Partial<Record<RawDatasetName, string>> };
 }
 
 interface CdcSeedingState {
@@ -102,7 +99,7 @@ export class CdcDatabase extends pulumi.ComponentResource {
             sslmode: admin.sslMode,
             // The database is created through this provider, so it connects to the maintenance one.
             database: args.createDatabase ? "postgres" : args.database,
-        }, { parent: this, dependsOn: args.dependsOn });
+        }, { parent: this });
         const inDatabase = { parent: this, provider: this.provider };
 
         const database = args.createDatabase
@@ -137,8 +134,7 @@ export class CdcDatabase extends pulumi.ComponentResource {
         this.tables = new SqlObjectGraph(`${name}-tables`, {
             connection,
             objects: cdcTableObjects(args.datasets),
-            dependsOn: [...(args.dependsOn ?? []), ...afterDatabase],
-        }, { parent: this });
+        }, { parent: this, dependsOn: afterDatabase });
         const tables = Object.values(this.tables.objects);
 
         this.grants = [
@@ -165,12 +161,11 @@ export class CdcDatabase extends pulumi.ComponentResource {
             tables: publicationTables(args.datasets),
         }, { ...inDatabase, dependsOn: tables });
 
-        if (args.seedsDir) {
-            const seedsDir = path.resolve(args.seedsDir);
+        if (args.seeds) {
             const seeding = new CdcSeeding(`${name}-seeding`, {
                 connection,
-                seedsDir,
-                seedsHash: hashSeeds(seedsDir),
+                seedsDir: path.resolve(args.seeds.dir),
+                seedsHash: seedsHash(args.seeds.fingerprints, args.datasets),
                 datasets: args.datasets,
                 seedModule: path.join(__dirname, "..", "producer", "cdcSeed.ts"),
             }, { parent: this, dependsOn: tables, additionalSecretOutputs: ["connection"] });

@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { PostgresServer } from "../lib/config";
 import { dialAddress, healthyBeforeReady, stackLabels } from "../lib/containers";
 
 export interface PostgresArgs {
@@ -26,26 +27,24 @@ const superuser = "postgres";
  */
 export class Postgres extends pulumi.ComponentResource {
     readonly container: docker.Container;
-    /** What this machine dials. */
-    readonly host: string;
-    readonly port: number;
-    /** What containers on the network dial. */
-    readonly internalHost: string;
-    readonly internalPort = internalPort;
-    readonly superuser = superuser;
-    readonly superuserPassword: pulumi.Output<string>;
+    /** As its superuser, from this machine (host, port) and from the network (…ForMaterialize). */
+    readonly server: PostgresServer & { password: pulumi.Output<string> };
 
     constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
         super("jaffle-shop-streaming:index:Postgres", name, {}, opts);
         const labels = stackLabels(args.namePrefix);
         const containerName = `${args.namePrefix}-postgres`;
-        this.host = dialAddress(args.bindAddress);
-        this.port = args.port;
-        this.internalHost = containerName;
-
         // Letters and digits only: it goes into an environment variable and connection settings.
         const password = new random.RandomPassword(`${name}-superuser-password`, { length: 32, special: false }, { parent: this });
-        this.superuserPassword = pulumi.secret(password.result);
+        this.server = {
+            host: dialAddress(args.bindAddress),
+            port: args.port,
+            user: superuser,
+            password: pulumi.secret(password.result),
+            sslMode: "disable",
+            hostForMaterialize: containerName,
+            portForMaterialize: internalPort,
+        };
 
         const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
         const data = new docker.Volume(`${name}-data`, { name: `${args.namePrefix}-postgres-data`, labels }, { parent: this });
@@ -54,7 +53,7 @@ export class Postgres extends pulumi.ComponentResource {
             image: image.imageId,
             hostname: containerName,
             command: ["postgres", "-c", "wal_level=logical", "-c", "max_replication_slots=10", "-c", "max_wal_senders=10"],
-            envs: [pulumi.interpolate`POSTGRES_PASSWORD=${this.superuserPassword}`, `POSTGRES_USER=${superuser}`],
+            envs: [pulumi.interpolate`POSTGRES_PASSWORD=${this.server.password}`, `POSTGRES_USER=${superuser}`],
             ports: [{ internal: internalPort, external: args.port, ip: args.bindAddress }],
             networksAdvanced: [{ name: args.network.name }],
             volumes: [{ volumeName: data.name, containerPath: "/var/lib/postgresql/data" }],
@@ -67,6 +66,6 @@ export class Postgres extends pulumi.ComponentResource {
             labels,
         }, { parent: this, additionalSecretOutputs: ["envs"] });
 
-        this.registerOutputs({ host: this.host, port: this.port, internalHost: this.internalHost });
+        this.registerOutputs({ host: this.server.host, port: this.server.port, hostForMaterialize: this.server.hostForMaterialize });
     }
 }

@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { KafkaEndpoint } from "../lib/config";
 import { dialAddress, healthyBeforeReady, stackLabels } from "../lib/containers";
 
 export interface RedpandaArgs {
@@ -25,12 +26,11 @@ export class Redpanda extends pulumi.ComponentResource {
     readonly network: docker.Network;
     readonly container: docker.Container;
     /**
-     * What this machine dials: the external listener. A plain value, so that replacing the container
-     * changes nothing downstream; what dials it waits for this component (dependsOn).
+     * This machine dials the external listener, containers on the network the internal one.
+     * Plain values, so that replacing the container changes nothing downstream; what dials the
+     * broker waits for this component (dependsOn).
      */
-    readonly bootstrapServers: pulumi.Output<string[]>;
-    /** What containers on the network dial (Materialize's Kafka connection). */
-    readonly internalBrokers: string[];
+    readonly kafka: KafkaEndpoint;
     readonly consoleUrl?: pulumi.Output<string>;
 
     constructor(name: string, args: RedpandaArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -67,8 +67,11 @@ export class Redpanda extends pulumi.ComponentResource {
             labels,
         }, { parent: this });
 
-        this.bootstrapServers = pulumi.output([`${advertisedHost}:${args.kafkaPort}`]);
-        this.internalBrokers = [`${containerName}:${internalKafkaPort}`];
+        this.kafka = {
+            bootstrapServers: [`${advertisedHost}:${args.kafkaPort}`],
+            brokersForMaterialize: [`${containerName}:${internalKafkaPort}`],
+            tls: false,
+        };
 
         if (args.console) {
             const consoleImage = new docker.RemoteImage(`${name}-console-image`, { name: args.console.image, keepLocally: true }, { parent: this });
@@ -89,8 +92,8 @@ export class Redpanda extends pulumi.ComponentResource {
         }
 
         this.registerOutputs({
-            bootstrapServers: this.bootstrapServers,
-            internalBrokers: this.internalBrokers,
+            bootstrapServers: this.kafka.bootstrapServers,
+            brokersForMaterialize: this.kafka.brokersForMaterialize,
             consoleUrl: this.consoleUrl,
         });
     }

@@ -1,13 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
-import { createHash } from "node:crypto";
-import * as fs from "node:fs";
 import * as path from "node:path";
-import { datasets } from "../lib/datasets";
+import { RawDatasetName, seedsHash } from "../lib/datasets";
 import { SaslCredentials } from "../lib/kafka";
 
 export interface SeederArgs {
-    /** The seed CSVs, already checked with validateSeeds: a bad row must fail before anything is declared. */
+    /** The seed CSVs, already checked with checkSeeds: a bad row must fail before anything is declared. */
     seedsDir: string;
+    /** checkSeeds' fingerprints of those files: an edited file makes the next `up` send its new rows. */
+    seedFingerprints: Partial<Record<RawDatasetName, string>>;
     /** Topic for each dataset name. */
     topics: Record<string, string>;
     bootstrapServers: pulumi.Input<string[]>;
@@ -15,8 +15,6 @@ export interface SeederArgs {
     sasl?: SaslCredentials<pulumi.Input<string>>;
     /** Kafka transactional id; one per stack so two stacks never fence each other. */
     transactionalId: string;
-    /** What must exist before the first event is sent (the topics). */
-    dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
 interface SeedingState {
@@ -120,16 +118,6 @@ async function forgetRecreatedTopics(state: SeedingState): Promise<SeedingState>
     };
 }
 
-/** Hash of the seed files' contents: a change is what makes a later `up` send new rows. */
-export function hashSeeds(seedsDir: string): string {
-    const hash = createHash("sha256");
-    for (const dataset of datasets) {
-        const file = path.join(seedsDir, dataset.seedFile);
-        hash.update(dataset.seedFile).update("\0").update(fs.existsSync(file) ? fs.readFileSync(file) : "<missing>");
-    }
-    return hash.digest("hex").slice(0, 16);
-}
-
 class Seeding extends pulumi.dynamic.Resource {
     declare readonly sent: pulumi.Output<number>;
     declare readonly epochs: pulumi.Output<Record<string, string>>;
@@ -140,7 +128,7 @@ class Seeding extends pulumi.dynamic.Resource {
     }
 }
 
-/** Seeds the raw topics from seeds/*.csv exactly once, after the topics exist. */
+/** Seeds the raw topics from seeds/*.csv exactly once; give it the topics in `dependsOn`. */
 export class Seeder extends pulumi.ComponentResource {
     /** Rows sent by the last create or update. */
     readonly sent: pulumi.Output<number>;
@@ -152,14 +140,14 @@ export class Seeder extends pulumi.ComponentResource {
         const seedsDir = path.resolve(args.seedsDir);
         const seeding = new Seeding(`${name}-seeding`, {
             seedsDir,
-            seedsHash: hashSeeds(seedsDir),
+            seedsHash: seedsHash(args.seedFingerprints, Object.keys(args.topics) as RawDatasetName[]),
             topics: args.topics,
             bootstrapServers: args.bootstrapServers,
             tls: args.tls,
             sasl: args.sasl && { ...args.sasl, password: pulumi.secret(args.sasl.password) },
             transactionalId: args.transactionalId,
             producerModule: path.join(__dirname, "..", "producer", "seed.ts"),
-        }, { parent: this, dependsOn: args.dependsOn, additionalSecretOutputs: ["sasl"] });
+        }, { parent: this, additionalSecretOutputs: ["sasl"] });
         this.sent = seeding.sent;
         this.epochs = seeding.epochs;
         this.registerOutputs({ sent: this.sent, epochs: this.epochs });

@@ -14,8 +14,6 @@ export interface SqlObjectGraphArgs {
      * epoch). When one changes, that object and everything downstream of it are rebuilt.
      */
     identities?: Record<string, pulumi.Input<string>>;
-    /** Resources every object waits for (the database, the topics its sources read). */
-    dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
 export interface PlannedSqlObject {
@@ -55,7 +53,10 @@ function combinedIdentity(parts: pulumi.Input<string>[]): pulumi.Output<string> 
         values.every(value => value === "") ? "" : createHash("sha256").update(values.join("\n")).digest("hex").slice(0, 16));
 }
 
-/** A set of SQL objects created in dependency order and dropped in reverse. */
+/**
+ * A set of SQL objects created in dependency order and dropped in reverse. What they all wait for
+ * (the database, the topics its sources read) goes in this component's `dependsOn`.
+ */
 export class SqlObjectGraph extends pulumi.ComponentResource {
     readonly objects: Record<string, SqlObject>;
 
@@ -73,7 +74,8 @@ export class SqlObjectGraph extends pulumi.ComponentResource {
                 args.identities?.[definition.key] ?? "",
                 ...definition.dependsOn.map(key => identities[key]),
             ]);
-            this.objects[definition.key] = new SqlObject(definition.key, {
+            // Named after the component; `aliases` keeps the stacks that named them by key alone.
+            this.objects[definition.key] = new SqlObject(`${name}-${definition.key}`, {
                 connection: args.connection,
                 kind: definition.kind,
                 schema: definition.schema,
@@ -85,7 +87,7 @@ export class SqlObjectGraph extends pulumi.ComponentResource {
                 upstream: pulumi.all(inputs.map(input => input.id)).apply(() => upstream),
                 identity: identities[definition.key],
                 secret,
-            }, { parent: this, dependsOn: [...(args.dependsOn ?? []), ...inputs] });
+            }, { parent: this, dependsOn: inputs, aliases: [{ name: definition.key }] });
         }
         this.registerOutputs({ objects: Object.keys(this.objects) });
     }

@@ -22,8 +22,6 @@ export interface StreamingModelsArgs {
     };
     /** The PostgreSQL of the CDC datasets, as Materialize reaches it, with the replication role's password. */
     postgres?: MaterializePostgres & { password: pulumi.Input<string> };
-    /** Resources the sources need first (Materialize itself, the topics, the publication). */
-    dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
 /**
@@ -67,7 +65,6 @@ export class StreamingModels extends pulumi.ComponentResource {
             secrets: Object.keys(secrets).length > 0 ? secrets : undefined,
             identities: args.topicEpochs &&
                 Object.fromEntries(kafkaSources.map(source => [source, pulumi.output(args.topicEpochs).apply(epochs => epochs?.[source] ?? "")])),
-            dependsOn: args.dependsOn,
         }, { parent: this });
 
         const models = this.project.models;

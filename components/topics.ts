@@ -12,8 +12,6 @@ export interface TopicsArgs {
     bootstrapServers: pulumi.Input<string[]>;
     tls: boolean;
     sasl?: SaslCredentials<pulumi.Input<string>>;
-    /** Resources that must be ready first (the broker). */
-    dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
 /** The raw topics, managed through the Kafka admin API. */
@@ -32,15 +30,16 @@ export class Topics extends pulumi.ComponentResource {
             saslMechanism: args.sasl?.mechanism,
             saslUsername: args.sasl?.username,
             saslPassword: args.sasl ? pulumi.secret(args.sasl.password) : undefined,
-        }, { parent: this, dependsOn: args.dependsOn });
+        }, { parent: this });
 
         this.topicNames = Object.fromEntries(args.names.map(n => [n, `${args.prefix}${n}`]));
-        this.topics = args.names.map(n => new kafka.Topic(n, {
+        // Named after the component; `aliases` keeps the stacks that named them by dataset alone.
+        this.topics = args.names.map(n => new kafka.Topic(`${name}-${n}`, {
             name: this.topicNames[n],
             partitions: args.partitions,
             replicationFactor: args.replicationFactor,
             config: args.config,
-        }, { parent: this, provider, dependsOn: args.dependsOn }));
+        }, { parent: this, provider, aliases: [{ name: n }] }));
 
         this.registerOutputs({ topicNames: this.topicNames });
     }

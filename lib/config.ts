@@ -1,4 +1,6 @@
+import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
+import * as yaml from "js-yaml";
 import { datasetNames, RawDatasetName } from "./datasets";
 import { SaslCredentials, SaslMechanism } from "./kafka";
 
@@ -17,18 +19,12 @@ export interface TopicSettings {
     config: Record<string, string>;
 }
 
-export interface LocalSettings {
-    bindAddress: string;
-    ports: { kafka: number; materializeSql: number; materializeHttp: number; console: number; materializeConsole: number };
-    redpandaImage: string;
-    materializeImage: string;
-    console: { enabled: boolean; image: string };
-}
-
-export interface ExternalKafkaSettings {
-    bootstrapServers: string[];
+/** A Kafka cluster as this program and Materialize reach it: the stack's Redpanda, or one that exists. */
+export interface KafkaEndpoint {
+    /** What this machine dials. */
+    bootstrapServers: pulumi.Input<string[]>;
     tls: boolean;
-    sasl?: SaslCredentials<pulumi.Output<string>>;
+    sasl?: SaslCredentials<pulumi.Input<string>>;
     /** Broker addresses as Materialize must dial them (may differ from what this machine dials). */
     brokersForMaterialize: string[];
 }
@@ -42,41 +38,71 @@ export interface ExternalMaterializeSettings {
     ssl: boolean;
 }
 
-/** Where the CDC datasets' PostgreSQL is: a container of the stack, or one that exists. */
-export interface CdcSettings {
+export type PostgresSslMode = "disable" | "require" | "verify-ca" | "verify-full";
+
+/** The CDC datasets and the database of their tables, wherever that PostgreSQL runs. */
+export interface CdcDatasets {
     /** Raw datasets read from PostgreSQL tables by CDC instead of from Kafka topics. */
     datasets: RawDatasetName[];
     /** The database holding the CDC tables (created by the program in local mode). */
     database: string;
-    local?: { image: string; port: number };
-    external?: {
-        host: string;
-        port: number;
-        user: string;
-        password: pulumi.Output<string>;
-        sslMode: PostgresSslMode;
-        /** The address Materialize dials, where it differs from the one this machine dials. */
-        hostForMaterialize: string;
-        portForMaterialize: number;
-    };
 }
 
-export type PostgresSslMode = "disable" | "require" | "verify-ca" | "verify-full";
+/** The CDC datasets' PostgreSQL as a container of the stack. */
+export interface LocalCdcSettings extends CdcDatasets {
+    image: string;
+    port: number;
+}
 
-export interface StackConfig {
+/** The CDC datasets' PostgreSQL, as a user that may create tables, roles and publications. */
+export interface PostgresServer {
+    /** What this machine dials. */
+    host: string;
+    port: number;
+    user: string;
+    password: pulumi.Input<string>;
+    sslMode: PostgresSslMode;
+    /** The address Materialize dials, where it differs from the one this machine dials. */
+    hostForMaterialize: string;
+    portForMaterialize: number;
+}
+
+/** The CDC datasets' PostgreSQL as a server that exists. */
+export interface ExternalCdcSettings extends CdcDatasets, PostgresServer {}
+
+interface CommonConfig {
     stack: string;
-    mode: Mode;
     sqlDir: string;
     seed: boolean;
     /** Whether this program manages the SQL objects in Materialize (else dbt does). */
     sqlObjects: boolean;
     cluster: string;
     topics: TopicSettings;
-    local?: LocalSettings;
-    external?: { kafka: ExternalKafkaSettings; materialize?: ExternalMaterializeSettings };
-    /** Set when some dataset comes from PostgreSQL by CDC. */
-    cdc?: CdcSettings;
 }
+
+/** Redpanda, Materialize (and PostgreSQL for CDC) as containers on this Docker host. */
+export interface LocalConfig extends CommonConfig {
+    mode: "local";
+    bindAddress: string;
+    ports: { kafka: number; materializeSql: number; materializeHttp: number; console: number; materializeConsole: number };
+    redpandaImage: string;
+    materializeImage: string;
+    console: { enabled: boolean; image: string };
+    /** Set when some dataset comes from PostgreSQL by CDC. */
+    cdc?: LocalCdcSettings;
+}
+
+/** Services that exist: a Kafka cluster, optionally a Materialize and a PostgreSQL. */
+export interface ExternalConfig extends CommonConfig {
+    mode: "external";
+    kafka: KafkaEndpoint & { bootstrapServers: string[] };
+    /** Unset: no SQL objects are managed. */
+    materialize?: ExternalMaterializeSettings;
+    /** Set when some dataset comes from PostgreSQL by CDC. */
+    cdc?: ExternalCdcSettings;
+}
+
+export type StackConfig = LocalConfig | ExternalConfig;
 
 export class ConfigError extends Error {
     constructor(problems: string[]) {
@@ -85,13 +111,15 @@ export class ConfigError extends Error {
     }
 }
 
-type KeyKind = "string" | "integer" | "port" | "boolean" | "object" | "secret";
+type KeyKind = "string" | "hostPorts" | "integer" | "port" | "boolean" | "object" | "secret";
 
 interface KeySpec {
     kind: KeyKind;
     modes: Mode[];
     description: string;
     choices?: readonly string[];
+    /** Inclusive bounds of an integer or port (ports: 1 to 65535 unless given). */
+    range?: readonly [number, number];
 }
 
 const both: Mode[] = ["local", "external"];
@@ -104,21 +132,21 @@ export const configKeys = {
     sqlObjects: { kind: "boolean", modes: both, description: "manage the Materialize SQL objects (connection, sources, views); false leaves them to dbt and exports dbtProfile (default: true)" },
     cluster: { kind: "string", modes: both, description: "Materialize cluster for sources, materialized views and indexes (default: quickstart)" },
     topicPrefix: { kind: "string", modes: both, description: "prefix of every topic name (default: none locally, \"<stack>.\" in external mode)" },
-    topicPartitions: { kind: "integer", modes: both, description: "partitions per topic (default: 1)" },
-    topicReplicationFactor: { kind: "integer", modes: both, description: "replication factor per topic (default: 1)" },
+    topicPartitions: { kind: "integer", range: [1, 1000], modes: both, description: "partitions per topic (default: 1)" },
+    topicReplicationFactor: { kind: "integer", range: [1, 10], modes: both, description: "replication factor per topic (default: 1)" },
     topicConfig: { kind: "object", modes: both, description: "topic-level settings, e.g. {\"retention.ms\": \"-1\"}" },
     bindAddress: { kind: "string", modes: ["local"], description: "host address the published ports bind to (default: 127.0.0.1)" },
-    portBase: { kind: "port", modes: ["local"], description: "first of six host ports: Kafka, Materialize SQL, Materialize HTTP, Redpanda Console, Materialize Console, PostgreSQL (only with cdcDatasets) (default: derived from the stack name)" },
+    portBase: { kind: "port", range: [1024, 65531], modes: ["local"], description: "first of six host ports: Kafka, Materialize SQL, Materialize HTTP, Redpanda Console, Materialize Console, PostgreSQL (only with cdcDatasets) (default: derived from the stack name)" },
     redpandaImage: { kind: "string", modes: ["local"], description: "Redpanda image, pinned" },
     materializeImage: { kind: "string", modes: ["local"], description: "Materialize emulator image, pinned" },
     console: { kind: "boolean", modes: ["local"], description: "also run Redpanda Console (default: false)" },
     consoleImage: { kind: "string", modes: ["local"], description: "Redpanda Console image, pinned" },
-    kafkaBootstrapServers: { kind: "string", modes: ["external"], description: "comma-separated host:port list (required in external mode)" },
+    kafkaBootstrapServers: { kind: "hostPorts", modes: ["external"], description: "comma-separated host:port list (required in external mode)" },
     kafkaTls: { kind: "boolean", modes: ["external"], description: "connect to Kafka over TLS (default: false)" },
     kafkaSaslMechanism: { kind: "string", modes: ["external"], choices: ["plain", "scram-sha-256", "scram-sha-512"], description: "SASL mechanism; unset for none" },
     kafkaSaslUsername: { kind: "string", modes: ["external"], description: "SASL user name" },
     kafkaSaslPassword: { kind: "secret", modes: ["external"], description: "SASL password (set with --secret)" },
-    materializeBrokers: { kind: "string", modes: ["external"], description: "brokers as Materialize reaches them (default: kafkaBootstrapServers)" },
+    materializeBrokers: { kind: "hostPorts", modes: ["external"], description: "brokers as Materialize reaches them (default: kafkaBootstrapServers)" },
     materializeHost: { kind: "string", modes: ["external"], description: "Materialize SQL host; unset: no SQL objects are managed" },
     materializePort: { kind: "port", modes: ["external"], description: "Materialize SQL port (default: 6875)" },
     materializeUser: { kind: "string", modes: ["external"], description: "Materialize user (default: materialize)" },
@@ -158,210 +186,236 @@ export function derivedPortBase(stack: string): number {
     return 20000 + (hash % 1000) * 10;
 }
 
-export function readConfig(): StackConfig {
-    const namespace = pulumi.getProject();
-    const stack = pulumi.getStack();
-    const config = new pulumi.Config();
-    const problems: string[] = [];
+type KeyValue<S extends KeySpec> = S["kind"] extends "integer" | "port" ? number
+    : S["kind"] extends "boolean" ? boolean
+    : S["kind"] extends "object" ? Record<string, string>
+    : S["kind"] extends "secret" ? pulumi.Output<string>
+    : S["kind"] extends "hostPorts" ? string[]
+    : string;
 
-    const present = Object.keys(pulumi.runtime.allConfig())
-        .filter(fullKey => fullKey.startsWith(`${namespace}:`))
-        .map(fullKey => fullKey.slice(namespace.length + 1));
-    for (const key of present) {
+/**
+ * Reads every key by the kind its entry in `configKeys` declares. A bad value is recorded in
+ * `problems` and read as unset, so that every problem of the stack is reported at once.
+ */
+function configReader(problems: string[]) {
+    const namespace = pulumi.getProject();
+    const config = new pulumi.Config();
+    const secretKeys = secretKeysOfStackFile(pulumi.getStack());
+    const label = (key: ConfigKey) => `${namespace}:${key}`;
+
+    const parse = (key: ConfigKey, value: string): unknown => {
+        const spec: KeySpec = configKeys[key];
+        const complain = (problem: string) => {
+            problems.push(`${label(key)}: ${problem}`);
+            return undefined;
+        };
+        if (value.trim() === "") return complain("must not be empty");
+        if (spec.choices && !spec.choices.includes(value)) return complain(`"${value}" is not one of ${spec.choices.join(", ")}`);
+        switch (spec.kind) {
+            case "integer":
+            case "port": {
+                const [min, max] = spec.range ?? [1, 65535];
+                if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+                    return complain(`"${value}" is not a whole number from ${min} to ${max}`);
+                }
+                return Number(value);
+            }
+            case "boolean":
+                return value === "true" || value === "false" ? value === "true" : complain(`"${value}" is not true or false`);
+            case "object":
+                try {
+                    const parsed = JSON.parse(value);
+                    if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) {
+                        return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]));
+                    }
+                } catch {
+                    // reported below
+                }
+                return complain(`expected an object of topic settings, e.g. {"retention.ms": "-1"}`);
+            case "hostPorts": {
+                const servers = value.split(",").map(s => s.trim());
+                const bad = servers.filter(s => !/^[A-Za-z0-9._-]+:\d{1,5}$/.test(s));
+                return bad.length > 0 ? complain(`"${bad.join(", ")}" is not a host:port list`) : servers;
+            }
+            case "secret":
+                if (secretKeys && !secretKeys.has(`${namespace}:${key}`)) {
+                    complain(`holds a password; set it with: pulumi config set --secret ${key}`);
+                }
+                return config.requireSecret(key);
+            case "string":
+                return value;
+        }
+    };
+
+    return {
+        namespace,
+        label,
+        /** The key's value, or undefined when it is unset or bad. */
+        read<K extends ConfigKey>(key: K): KeyValue<(typeof configKeys)[K]> | undefined {
+            const value = config.get(key);
+            return value === undefined ? undefined : (parse(key, value) as KeyValue<(typeof configKeys)[K]> | undefined);
+        },
+        isSet: (key: ConfigKey) => config.get(key) !== undefined,
+        /** The keys set for this project, known or not. */
+        presentKeys: () => Object.keys(pulumi.runtime.allConfig())
+            .filter(fullKey => fullKey.startsWith(`${namespace}:`))
+            .map(fullKey => fullKey.slice(namespace.length + 1)),
+    };
+}
+
+export function readConfig(): StackConfig {
+    const stack = pulumi.getStack();
+    const problems: string[] = [];
+    const { namespace, label, read, isSet, presentKeys } = configReader(problems);
+
+    for (const key of presentKeys()) {
         if (!(key in configKeys)) {
             const hint = closestKey(key);
             problems.push(`${namespace}:${key}: unknown config key${hint ? ` (did you mean ${hint}?)` : ""}`);
         }
     }
-
-    const raw = (key: ConfigKey) => config.get(key);
-    const label = (key: ConfigKey) => `${namespace}:${key}`;
-    const text = (key: ConfigKey): string | undefined => {
-        const value = raw(key);
-        const choices = (configKeys[key] as KeySpec).choices;
-        if (value !== undefined && choices && !choices.includes(value)) {
-            problems.push(`${label(key)}: "${value}" is not one of ${choices.join(", ")}`);
-            return undefined;
-        }
-        if (value !== undefined && value.trim() === "") {
-            problems.push(`${label(key)}: must not be empty`);
-            return undefined;
-        }
-        return value;
-    };
-    const integer = (key: ConfigKey, min: number, max: number): number | undefined => {
-        const value = raw(key);
-        if (value === undefined) return undefined;
-        if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-            problems.push(`${label(key)}: "${value}" is not a whole number from ${min} to ${max}`);
-            return undefined;
-        }
-        return Number(value);
-    };
-    const boolean = (key: ConfigKey): boolean | undefined => {
-        const value = raw(key);
-        if (value === undefined) return undefined;
-        if (value !== "true" && value !== "false") {
-            problems.push(`${label(key)}: "${value}" is not true or false`);
-            return undefined;
-        }
-        return value === "true";
-    };
-    const object = (key: ConfigKey): Record<string, string> | undefined => {
-        const value = raw(key);
-        if (value === undefined) return undefined;
-        try {
-            const parsed = JSON.parse(value);
-            if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) {
-                return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]));
-            }
-        } catch {
-            // reported below
-        }
-        problems.push(`${label(key)}: expected an object of topic settings, e.g. {"retention.ms": "-1"}`);
-        return undefined;
-    };
-    const secret = (key: ConfigKey): pulumi.Output<string> | undefined => {
-        if (raw(key) === undefined) return undefined;
-        if (!isSetAsSecret(`${namespace}:${key}`)) {
-            problems.push(`${label(key)}: holds a password; set it with: pulumi config set --secret ${key}`);
-        }
-        return config.requireSecret(key);
-    };
-    const hostPorts = (key: ConfigKey): string[] | undefined => {
-        const value = text(key);
-        if (value === undefined) return undefined;
-        const servers = value.split(",").map(s => s.trim());
-        const bad = servers.filter(s => !/^[A-Za-z0-9._-]+:\d{1,5}$/.test(s));
-        if (bad.length > 0) {
-            problems.push(`${label(key)}: "${bad.join(", ")}" is not a host:port list`);
-            return undefined;
-        }
-        return servers;
-    };
-
-    const mode = (text("mode") ?? "local") as Mode;
-    for (const key of present) {
+    const mode = (read("mode") ?? "local") as Mode;
+    for (const key of presentKeys()) {
         const spec = (configKeys as Record<string, KeySpec>)[key];
         if (spec && !spec.modes.includes(mode)) {
             problems.push(`${namespace}:${key}: only applies in ${spec.modes.join("/")} mode, but mode is ${mode}`);
         }
     }
 
-    const result: StackConfig = {
+    const common: CommonConfig = {
         stack,
-        mode,
-        sqlDir: text("sqlDir") ?? "sql",
-        seed: boolean("seed") ?? true,
-        sqlObjects: boolean("sqlObjects") ?? true,
-        cluster: text("cluster") ?? defaults.cluster,
+        sqlDir: read("sqlDir") ?? "sql",
+        seed: read("seed") ?? true,
+        sqlObjects: read("sqlObjects") ?? true,
+        cluster: read("cluster") ?? defaults.cluster,
         topics: {
-            prefix: raw("topicPrefix") ?? (mode === "external" ? `${stack}.` : ""),
-            partitions: integer("topicPartitions", 1, 1000) ?? 1,
-            replicationFactor: integer("topicReplicationFactor", 1, 10) ?? 1,
-            config: object("topicConfig") ?? {},
+            prefix: read("topicPrefix") ?? (mode === "external" ? `${stack}.` : ""),
+            partitions: read("topicPartitions") ?? 1,
+            replicationFactor: read("topicReplicationFactor") ?? 1,
+            config: read("topicConfig") ?? {},
         },
     };
-    if (result.topics.prefix !== "" && !/^[A-Za-z0-9._-]+$/.test(result.topics.prefix)) {
-        problems.push(`${label("topicPrefix")}: "${result.topics.prefix}" may only contain letters, digits, ".", "_" and "-"`);
+    if (common.topics.prefix !== "" && !/^[A-Za-z0-9._-]+$/.test(common.topics.prefix)) {
+        problems.push(`${label("topicPrefix")}: "${common.topics.prefix}" may only contain letters, digits, ".", "_" and "-"`);
     }
 
-    if (mode === "local") {
-        const portBase = integer("portBase", 1024, 65531) ?? derivedPortBase(stack);
-        result.local = {
-            bindAddress: text("bindAddress") ?? "127.0.0.1",
-            ports: {
-                kafka: portBase,
-                materializeSql: portBase + 1,
-                materializeHttp: portBase + 2,
-                console: portBase + 3,
-                materializeConsole: portBase + 4,
-            },
-            redpandaImage: text("redpandaImage") ?? defaults.redpandaImage,
-            materializeImage: text("materializeImage") ?? defaults.materializeImage,
-            console: { enabled: boolean("console") ?? false, image: text("consoleImage") ?? defaults.consoleImage },
-        };
-    } else {
-        const bootstrapServers = hostPorts("kafkaBootstrapServers");
-        if (raw("kafkaBootstrapServers") === undefined) {
-            problems.push(`${label("kafkaBootstrapServers")}: required in external mode`);
+    const cdcDatasets = readCdcDatasets();
+    const result: StackConfig = mode === "local" ? localConfig() : externalConfig();
+    if (cdcDatasets === undefined) {
+        for (const key of ["postgresDatabase", "postgresImage", "postgresHost", "postgresPort", "postgresUser", "postgresPassword", "postgresSslMode", "materializePostgresHost", "materializePostgresPort"] as const) {
+            if (isSet(key)) problems.push(`${label(key)}: only applies when cdcDatasets is set`);
         }
-        const mechanism = text("kafkaSaslMechanism") as SaslMechanism | undefined;
-        const username = text("kafkaSaslUsername");
-        const password = secret("kafkaSaslPassword");
+    }
+    if (problems.length > 0) throw new ConfigError(problems);
+    return result;
+
+    function readCdcDatasets(): CdcDatasets | undefined {
+        const list = read("cdcDatasets");
+        if (list === undefined) return undefined;
+        const names = list.split(",").map(name => name.trim());
+        const unknown = names.filter(name => !(datasetNames as readonly string[]).includes(name));
+        if (unknown.length > 0) {
+            problems.push(`${label("cdcDatasets")}: "${unknown.join(", ")}" is not a dataset (known: ${datasetNames.join(", ")})`);
+        }
+        return {
+            datasets: datasetNames.filter(name => names.includes(name)),
+            database: read("postgresDatabase") ?? defaults.postgresDatabase,
+        };
+    }
+
+    function localConfig(): LocalConfig {
+        const portBase = read("portBase") ?? derivedPortBase(stack);
+        const ports = {
+            kafka: portBase,
+            materializeSql: portBase + 1,
+            materializeHttp: portBase + 2,
+            console: portBase + 3,
+            materializeConsole: portBase + 4,
+        };
+        // PostgreSQL takes the next port after the five of portBase.
+        const postgresPort = ports.materializeConsole + 1;
+        if (cdcDatasets && postgresPort > 65535) problems.push(`${label("portBase")}: leaves no port for PostgreSQL (portBase+5 = ${postgresPort})`);
+        return {
+            ...common,
+            mode: "local",
+            bindAddress: read("bindAddress") ?? "127.0.0.1",
+            ports,
+            redpandaImage: read("redpandaImage") ?? defaults.redpandaImage,
+            materializeImage: read("materializeImage") ?? defaults.materializeImage,
+            console: { enabled: read("console") ?? false, image: read("consoleImage") ?? defaults.consoleImage },
+            cdc: cdcDatasets && { ...cdcDatasets, image: read("postgresImage") ?? defaults.postgresImage, port: postgresPort },
+        };
+    }
+
+    function externalConfig(): ExternalConfig {
+        const bootstrapServers = read("kafkaBootstrapServers");
+        if (!isSet("kafkaBootstrapServers")) problems.push(`${label("kafkaBootstrapServers")}: required in external mode`);
+        const mechanism = read("kafkaSaslMechanism") as SaslMechanism | undefined;
+        const username = read("kafkaSaslUsername");
+        const password = read("kafkaSaslPassword");
         if (mechanism && (username === undefined || password === undefined)) {
             problems.push(`${label("kafkaSaslMechanism")}: needs kafkaSaslUsername and kafkaSaslPassword too`);
         }
         if (!mechanism && (username !== undefined || password !== undefined)) {
             problems.push(`${label("kafkaSaslMechanism")}: required when kafkaSaslUsername or kafkaSaslPassword is set`);
         }
-        const host = text("materializeHost");
-        result.external = {
+        const host = read("materializeHost");
+        return {
+            ...common,
+            mode: "external",
             kafka: {
                 bootstrapServers: bootstrapServers ?? [],
-                tls: boolean("kafkaTls") ?? false,
+                tls: read("kafkaTls") ?? false,
                 sasl: mechanism && username !== undefined && password ? { mechanism, username, password } : undefined,
-                brokersForMaterialize: hostPorts("materializeBrokers") ?? bootstrapServers ?? [],
+                brokersForMaterialize: read("materializeBrokers") ?? bootstrapServers ?? [],
             },
             materialize: host === undefined
                 ? undefined
                 : {
                       host,
-                      port: integer("materializePort", 1, 65535) ?? 6875,
-                      user: text("materializeUser") ?? "materialize",
-                      password: secret("materializePassword"),
-                      database: text("materializeDatabase") ?? "materialize",
-                      ssl: boolean("materializeSsl") ?? false,
+                      port: read("materializePort") ?? 6875,
+                      user: read("materializeUser") ?? "materialize",
+                      password: read("materializePassword"),
+                      database: read("materializeDatabase") ?? "materialize",
+                      ssl: read("materializeSsl") ?? false,
                   },
+            cdc: cdcDatasets && externalCdc(cdcDatasets),
         };
     }
 
-    const cdcList = text("cdcDatasets");
-    if (cdcList !== undefined) {
-        const names = cdcList.split(",").map(name => name.trim());
-        const unknown = names.filter(name => !(datasetNames as readonly string[]).includes(name));
-        if (unknown.length > 0) {
-            problems.push(`${label("cdcDatasets")}: "${unknown.join(", ")}" is not a dataset (known: ${datasetNames.join(", ")})`);
-        }
-        const cdc: CdcSettings = {
-            datasets: datasetNames.filter(name => names.includes(name)),
-            database: text("postgresDatabase") ?? defaults.postgresDatabase,
-        };
-        if (result.local) {
-            // The next port after the five of portBase.
-            const port = result.local.ports.materializeConsole + 1;
-            if (port > 65535) problems.push(`${label("portBase")}: leaves no port for PostgreSQL (portBase+5 = ${port})`);
-            cdc.local = { image: text("postgresImage") ?? defaults.postgresImage, port };
-        } else {
-            const host = text("postgresHost");
-            if (host === undefined) problems.push(`${label("postgresHost")}: required when cdcDatasets is set in external mode`);
-            const password = secret("postgresPassword");
-            if (password === undefined) problems.push(`${label("postgresPassword")}: required when cdcDatasets is set in external mode`);
-            // Every key is read, so each of its problems is reported even when another one is missing.
-            const port = integer("postgresPort", 1, 65535) ?? 5432;
-            const user = text("postgresUser") ?? "postgres";
-            const sslMode = (text("postgresSslMode") ?? "require") as PostgresSslMode;
-            const hostForMaterialize = text("materializePostgresHost");
-            const portForMaterialize = integer("materializePostgresPort", 1, 65535) ?? port;
-            if (host !== undefined && password !== undefined) {
-                cdc.external = { host, port, user, password, sslMode, hostForMaterialize: hostForMaterialize ?? host, portForMaterialize };
-            }
-        }
-        result.cdc = cdc;
-    } else {
-        for (const key of ["postgresDatabase", "postgresImage", "postgresHost", "postgresPort", "postgresUser", "postgresPassword", "postgresSslMode", "materializePostgresHost", "materializePostgresPort"] as const) {
-            if (raw(key) !== undefined) problems.push(`${label(key)}: only applies when cdcDatasets is set`);
-        }
+    function externalCdc(cdc: CdcDatasets): ExternalCdcSettings | undefined {
+        // Every key is read, so each of its problems is reported even when another one is missing.
+        const host = read("postgresHost");
+        if (host === undefined) problems.push(`${label("postgresHost")}: required when cdcDatasets is set in external mode`);
+        const password = read("postgresPassword");
+        if (password === undefined) problems.push(`${label("postgresPassword")}: required when cdcDatasets is set in external mode`);
+        const port = read("postgresPort") ?? 5432;
+        const user = read("postgresUser") ?? "postgres";
+        const sslMode = (read("postgresSslMode") ?? "require") as PostgresSslMode;
+        const hostForMaterialize = read("materializePostgresHost") ?? host;
+        const portForMaterialize = read("materializePostgresPort") ?? port;
+        return host === undefined || password === undefined || hostForMaterialize === undefined
+            ? undefined
+            : { ...cdc, host, port, user, password, sslMode, hostForMaterialize, portForMaterialize };
     }
-
-    if (problems.length > 0) throw new ConfigError(problems);
-    return result;
 }
 
-/** Pulumi keeps the list of secret keys internal; where it is not available, trust the user. */
-function isSetAsSecret(fullKey: string): boolean {
-    const runtime = pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean };
-    return runtime.isConfigSecret ? runtime.isConfigSecret(fullKey) : true;
+/**
+ * The keys stored encrypted in the stack's settings file (Pulumi.<stack>.yaml, `secure:` values),
+ * to catch a password set without --secret. Undefined when there is no such file to read (config
+ * given another way): then every value is trusted.
+ */
+function secretKeysOfStackFile(stack: string): Set<string> | undefined {
+    // Only a program the engine runs has a stack; under test mocks there is no file to read.
+    if (!pulumi.runtime.hasEngine()) return undefined;
+    // The engine runs the program in the project directory, beside the stack files.
+    const file = `Pulumi.${stack}.yaml`;
+    if (!fs.existsSync(file)) return undefined;
+    const settings = yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | undefined;
+    const secure = Object.entries(settings?.config ?? {})
+        .filter(([, value]) => typeof value === "object" && value !== null && "secure" in value)
+        .map(([key]) => key);
+    return new Set(secure);
 }
 
 function closestKey(key: string): string | undefined {

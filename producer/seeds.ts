@@ -1,7 +1,8 @@
+import { createHash, Hash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { CsvError, Options, parse } from "csv-parse/sync";
-import { ColumnType, Dataset, datasets, RawRecord } from "../lib/datasets";
+import { ColumnType, Dataset, datasets, RawDatasetName, RawRecord } from "../lib/datasets";
 
 /** One validated seed row and where it came from, so errors can name the line. */
 export interface SeedRow {
@@ -40,9 +41,22 @@ export function seedRows(seedsDir: string, only: readonly Dataset[] = datasets):
 
 /** Checks every seed row without keeping any: the number of rows, or a SeedError naming every bad row. */
 export function validateSeeds(seedsDir: string, only: readonly Dataset[] = datasets): number {
-    let count = 0;
-    for (const _row of seedRows(seedsDir, only)) count++;
-    return count;
+    return checkSeeds(seedsDir, only).rows;
+}
+
+export interface CheckedSeeds {
+    rows: number;
+    /** Per dataset, a hash of its seed file's bytes: what seeding compares to notice an edited file. */
+    fingerprints: Partial<Record<RawDatasetName, string>>;
+}
+
+/** validateSeeds, also fingerprinting each file in the same single read. */
+export function checkSeeds(seedsDir: string, only: readonly Dataset[] = datasets): CheckedSeeds {
+    const hashes = new Map(only.map(dataset => [dataset, createHash("sha256")]));
+    let rows = 0;
+    for (const _row of allRows(seedsDir, only, hashes)) rows++;
+    const fingerprints = Object.fromEntries([...hashes].map(([dataset, hash]) => [dataset.name, hash.digest("hex").slice(0, 16)]));
+    return { rows, fingerprints };
 }
 
 /** Every seed row in memory at once: for seed files known to be small. */
@@ -50,10 +64,10 @@ export function readSeeds(seedsDir: string, only: readonly Dataset[] = datasets)
     return [...seedRows(seedsDir, only)];
 }
 
-function* allRows(seedsDir: string, only: readonly Dataset[]): Generator<SeedRow> {
+function* allRows(seedsDir: string, only: readonly Dataset[], hashes?: Map<Dataset, Hash>): Generator<SeedRow> {
     const problems = new SeedProblems();
     for (const dataset of only) {
-        yield* fileRows(path.join(seedsDir, dataset.seedFile), dataset, problems);
+        yield* fileRows(path.join(seedsDir, dataset.seedFile), dataset, problems, hashes?.get(dataset));
     }
     problems.throwIfAny();
 }
@@ -77,11 +91,11 @@ class SeedProblems {
 /** Something that ends the reading of one seed file: it cannot be read, or its CSV breaks off. */
 class FileProblem extends Error {}
 
-function* fileRows(file: string, dataset: Dataset, problems: SeedProblems): Generator<SeedRow> {
+function* fileRows(file: string, dataset: Dataset, problems: SeedProblems, hash?: Hash): Generator<SeedRow> {
     const expected = Object.keys(dataset.columns);
     let header: string[] | undefined;
     try {
-        for (const { cells, line } of csvRecords(file)) {
+        for (const { cells, line } of csvRecords(file, hash)) {
             if (!header) {
                 header = cells.map(h => h.trim());
                 const problem = headerProblem(header, expected);
@@ -135,7 +149,7 @@ interface CsvRecord {
  * in it: after the last newline with an even number of quotes before it, since quotes come in
  * pairs in CSV (a quote inside a quoted field is doubled).
  */
-function* csvRecords(file: string): Generator<CsvRecord> {
+function* csvRecords(file: string, hash?: Hash): Generator<CsvRecord> {
     const fd = openSeedFile(file);
     try {
         let pending: Buffer = Buffer.alloc(0);
@@ -143,6 +157,7 @@ function* csvRecords(file: string): Generator<CsvRecord> {
         for (;;) {
             const chunk = readChunk(fd, file);
             const atEnd = chunk.length === 0;
+            hash?.update(chunk);
             if (!atEnd) pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
             const end = atEnd ? pending.length : completeRecordsEnd(pending);
             if (end > 0) {

@@ -10,7 +10,7 @@
 # pulumi-language-nodejs, pulumi-resource-pulumi-nodejs); all progress goes to stderr. The kafka
 # and docker plugins are installed into ${PULUMI_HOME:-~/.pulumi}/plugins (`pulumi plugin install -f`).
 #
-# Cache: ${JSS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/jaffle-shop-streaming}/pulumi-v<V>/
+# Cache: pulumi-v<V>/ in the cache directory (scripts/common.sh)
 # (V = the @pulumi/pulumi version pinned in package.json). Go's module and build caches are the
 # defaults, so a rebuild after the cache dir is removed is quick too.
 #
@@ -26,6 +26,8 @@
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/common.sh
+source "$repo/scripts/common.sh"
 
 # ---- pins: module versions the Go module proxy actually serves (see ENGINE_NOTES.md) ----------
 LANGHOST_SDK_VERSION=3.68.0  # newest served sdk/v3 that still holds nodejs/cmd/pulumi-language-nodejs
@@ -212,8 +214,7 @@ ensure_plugin() {
 
 main() {
     V="$(read_pin @pulumi/pulumi)"
-    local cache_root="${JSS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/jaffle-shop-streaming}"
-    engine="$cache_root/pulumi-v$V"
+    engine="$jss_cache_dir/pulumi-v$V"
     bin="$engine/bin"
     plugins="$engine/plugins"
     work="$engine/work"

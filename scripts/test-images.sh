@@ -8,14 +8,14 @@
 #                                     "materialize=jss-test/materialize:<hash>"
 #
 # The tag is a hash of the recipe (and, for the broker, of the Kafka jars' pom), so a changed
-# recipe makes a new image. Root file systems are cached as tarballs in
-# ${JSS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/jaffle-shop-streaming}/images, so a fresh
+# recipe makes a new image. Root file systems are cached as tarballs in the images directory of
+# the cache (scripts/common.sh), so a fresh
 # daemon only imports them (seconds). Needs root (or sudo) for mmdebstrap and its apt sources.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cache_dir="${JSS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/jaffle-shop-streaming}"
-kafka_libs="$cache_dir/kafka-3.9.1/libs"
+# shellcheck source=scripts/common.sh
+source scripts/common.sh
 log() { echo "test-images: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
@@ -69,11 +69,11 @@ ensure_image() { # $1 = image dir, $2 = repository, $3... = docker import --chan
     if docker image inspect "$image" >/dev/null 2>&1; then
         log "$image: already in the daemon"
     else
-        tar="$cache_dir/images/$(basename "$dir")-$hash.tar"
+        tar="$jss_cache_dir/images/$(basename "$dir")-$hash.tar"
         if [ ! -f "$tar" ]; then
             log "$image: building the root file system with mmdebstrap (about a minute) ..."
-            mkdir -p "$cache_dir/images"
-            rm -f "$cache_dir/images/$(basename "$dir")"-*.tar
+            mkdir -p "$jss_cache_dir/images"
+            rm -f "$jss_cache_dir/images/$(basename "$dir")"-*.tar
             build_rootfs "$dir" "$tar"
         fi
         local changes=(--change "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

@@ -3,8 +3,8 @@
 # concurrently). test/global-setup.ts starts the services themselves on loopback.
 #   (a) PostgreSQL server binaries (/usr/lib/postgresql/*/bin/initdb): apt-get install postgresql,
 #       leaving the Debian default cluster stopped (the tests run throwaway clusters of their own).
-#   (b) The jars of a Kafka 3.9.1 broker (testkit/services/kafka/pom.xml), copied by Maven into
-#       ${JSS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/jaffle-shop-streaming}/kafka-3.9.1/libs.
+#   (b) The jars of the Kafka broker testkit/services/kafka/pom.xml pins, copied by Maven into
+#       the cache (kafka_libs in scripts/common.sh).
 #   (c) A Docker engine: none is installed when one answers (DOCKER_HOST, else the default
 #       socket); else Debian's docker.io, not started (the tests start a dockerd of their own);
 #       mmdebstrap, which builds the test images; shellcheck, which lints the shell scripts.
@@ -12,8 +12,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-KAFKA_VERSION=3.9.1
-cache_dir="${JSS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/jaffle-shop-streaming}"
+# shellcheck source=scripts/common.sh
+source scripts/common.sh
 pom="$PWD/testkit/services/kafka/pom.xml"
 
 t_start=$EPOCHREALTIME
@@ -76,14 +76,14 @@ fi
 
 # --- (b) Kafka broker jars ----------------------------------------------------------------------
 t=$EPOCHREALTIME
-kafka_dir="$cache_dir/kafka-$KAFKA_VERSION"
-libs="$kafka_dir/libs"
+kafka_dir="$(dirname "$kafka_libs")"
+libs="$kafka_libs"
 marker="$libs/.jss-complete"
 pom_sum="$(sha256sum "$pom" | cut -d' ' -f1)"
 mkdir -p "$kafka_dir"
 
 if [ -f "$marker" ] && [ "$(cat "$marker")" = "$pom_sum" ]; then
-    log "kafka $KAFKA_VERSION: jars already in $libs ($(elapsed "$t")s)"
+    log "kafka $kafka_version: jars already in $libs ($(elapsed "$t")s)"
 else
     command -v java >/dev/null 2>&1 || die "no java on PATH (the Kafka broker needs a JDK/JRE 17+)"
     command -v mvn >/dev/null 2>&1 || die "no mvn on PATH (needed once to fetch the Kafka jars)"
@@ -91,9 +91,9 @@ else
     exec 9>"$kafka_dir/.lock"
     flock 9
     if [ -f "$marker" ] && [ "$(cat "$marker")" = "$pom_sum" ]; then
-        log "kafka $KAFKA_VERSION: jars fetched by a concurrent run into $libs ($(elapsed "$t")s)"
+        log "kafka $kafka_version: jars fetched by a concurrent run into $libs ($(elapsed "$t")s)"
     else
-        log "kafka $KAFKA_VERSION: fetching jars with Maven into $libs ..."
+        log "kafka $kafka_version: fetching jars with Maven into $libs ..."
         staging="$kafka_dir/libs.tmp.$$"
         rm -rf "$staging"
         mvn_log="$kafka_dir/mvn.log"
@@ -102,13 +102,13 @@ else
             rm -rf "$staging"
             die "mvn dependency:copy-dependencies failed for $pom (output above, also in $mvn_log)"
         fi
-        for jar in kafka_2.13-$KAFKA_VERSION.jar kafka-tools-$KAFKA_VERSION.jar slf4j-reload4j-1.7.36.jar; do
+        for jar in kafka_2.13-$kafka_version.jar kafka-tools-$kafka_version.jar slf4j-reload4j-1.7.36.jar; do
             [ -f "$staging/$jar" ] || { rm -rf "$staging"; die "Maven did not copy $jar"; }
         done
         echo "$pom_sum" >"$staging/.jss-complete"
         rm -rf "$libs"
         mv "$staging" "$libs"
-        log "kafka $KAFKA_VERSION: $(find "$libs" -name '*.jar' | wc -l) jars in $libs ($(elapsed "$t")s)"
+        log "kafka $kafka_version: $(find "$libs" -name '*.jar' | wc -l) jars in $libs ($(elapsed "$t")s)"
     fi
     flock -u 9
 fi

@@ -6,16 +6,15 @@ import { promisify } from "node:util";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { cdcSeedingProvider } from "../components/cdcDatabase";
-import { hashSeeds } from "../components/seeder";
 import { planSqlObjects } from "../components/sqlObjectGraph";
 import { cdcTableObjects, createPublicationSql, publicationName, seedCdcTables } from "../lib/cdc";
 import { quoteIdent } from "../lib/quote";
 import { loadSqlProject } from "../lib/sqlProject";
 import { seedCdcDatabase } from "../producer/cdcSeed";
 import { cdcScenarios, findCdcScenario, runCdcScenario } from "../producer/cdcScenarios";
-import { datasetNames } from "../lib/datasets";
+import { datasetNames, seedsHash } from "../lib/datasets";
 import { failureViewOf } from "../producer/scenarios";
-import { readSeeds } from "../producer/seeds";
+import { checkSeeds, readSeeds } from "../producer/seeds";
 import { expectedMarts, martRows, seeds } from "./helpers/jaffleShop";
 import { seedsDir } from "./helpers/pipeline";
 import { sqlDir, Warehouse } from "./helpers/warehouse";
@@ -94,7 +93,7 @@ describe("seeding the CDC tables", () => {
         const inputs = {
             connection: { ...connection, password: "" },
             seedsDir,
-            seedsHash: hashSeeds(seedsDir),
+            seedsHash: seedsHash(checkSeeds(seedsDir).fingerprints, ["raw_customers"]),
             datasets: ["raw_customers" as const],
             seedModule: path.join(__dirname, "..", "producer", "cdcSeed.ts"),
         };

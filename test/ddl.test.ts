@@ -11,11 +11,20 @@ import { datasetNames } from "../lib/datasets";
  * it receives are pinned in test/golden/. After a deliberate change, regenerate them with
  * UPDATE_GOLDEN=1 and review the diff.
  */
-const project = loadSqlProject(path.join(__dirname, "..", "sql"), datasetNames);
+const repo = path.join(__dirname, "..");
+const project = loadSqlProject(path.join(repo, "sql"), datasetNames);
 
+/**
+ * The statements in creation order. A model's own query stands as a placeholder naming where it
+ * comes from: the golden pins the DDL around the models, and the queries are tested on PostgreSQL.
+ */
 function script(objects: SqlObjectDefinition[]): string {
+    const withPlaceholders = (create: string) => project.models.reduce((statement, model) => {
+        if (!statement.includes(model.query)) return statement;
+        return statement.split(model.query).join(`<query of ${model.origin.replace(`${repo}${path.sep}`, "")}>`);
+    }, create);
     return planSqlObjects(objects)
-        .map(({ definition }) => `-- ${definition.kind} ${definition.key}\n${definition.create};\n`)
+        .map(({ definition }) => `-- ${definition.kind} ${definition.key}\n${withPlaceholders(definition.create)};\n`)
         .join("\n");
 }
 

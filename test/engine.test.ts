@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { copyProject, engineEnv, newStack, resourceCount, StepLog } from "./helpers/engine";
+import { copyProject, engineEnv, newStack, resourceCount, rewriteState, StepLog } from "./helpers/engine";
 import { readTopics, testKafka } from "../testkit/kafkaTopics";
 
 /**
@@ -42,7 +42,7 @@ describe("the program in external mode, on the real engine", () => {
     it("previews every resource as a create, then creates the topics and seeds them exactly once", async () => {
         const preview = new StepLog();
         await alice.preview({ onEvent: preview.onEvent });
-        expect(preview.names("create", topic)).toEqual(["raw_customers", "raw_orders", "raw_payments"]);
+        expect(preview.names("create", topic)).toEqual(["topics-raw_customers", "topics-raw_orders", "topics-raw_payments"]);
         expect(preview.names("create", seeding)).toEqual(["seed-seeding"]);
         expect(preview.names("create", "pulumi:providers:kafka")).toEqual(["topics-provider"]);
         expect(preview.names("same")).toEqual([]);
@@ -85,6 +85,17 @@ describe("the program in external mode, on the real engine", () => {
         expect(records).toHaveLength(312);
     });
 
+    it("keeps a stack whose topics were named before they carried their component's name (aliases)", async () => {
+        await rewriteState(alice, "Topic::topics-raw_", "Topic::raw_");
+        const preview = new StepLog();
+        await alice.preview({ onEvent: preview.onEvent });
+        expect(preview.names("create").concat(preview.names("delete"), preview.names("replace"))).toEqual([]);
+        const up = await alice.up();
+        expect(Object.keys(up.summary.resourceChanges ?? {})).toEqual(["same"]);
+        expect(JSON.stringify((await alice.exportStack()).deployment)).toContain("Topic::topics-raw_orders");
+        expect(await readTopics(brokers, ["alice.raw_customers", "alice.raw_orders", "alice.raw_payments"])).toHaveLength(312);
+    });
+
     it("lets bob run beside alice on the same broker, and destroying bob leaves alice intact", async () => {
         const bob = await newStack(workDir, "bob", env, external);
         await bob.up();
@@ -109,7 +120,7 @@ describe("the program in external mode, on the real engine", () => {
         expect(refresh.summary.resourceChanges?.delete).toBe(1);
         const preview = new StepLog();
         await alice.preview({ onEvent: preview.onEvent });
-        expect(preview.names("create", topic)).toEqual(["raw_orders"]);
+        expect(preview.names("create", topic)).toEqual(["topics-raw_orders"]);
     });
 
     it("destroys the topics and leaves an empty stack", async () => {
@@ -140,6 +151,16 @@ describe("bad configuration fails the preview, naming the culprit, and creates n
         await expect(stack.up()).rejects.toThrow(message);
         expect(await resourceCount(stack)).toBe(0);
     }
+
+    it("a password stored in plain text", async () => {
+        const sasl = { mode: "external", kafkaBootstrapServers: brokers, kafkaSaslMechanism: "plain", kafkaSaslUsername: "jaffle" };
+        await expectPreviewFailure("plain-password", { ...sasl, kafkaSaslPassword: "hunter2" },
+            /jaffle-shop-streaming:kafkaSaslPassword: holds a password; set it with: pulumi config set --secret kafkaSaslPassword/);
+        // Set as a secret, the same password passes the check (the preview may still fail: this broker has no SASL).
+        const secretStack = await newStack(workDir, "secret-password", env, sasl, { kafkaSaslPassword: "hunter2" });
+        const error = await secretStack.preview().then(() => undefined, (err: Error) => err);
+        expect(error?.message ?? "").not.toMatch(/holds a password/);
+    });
 
     it("an unknown key", async () => {
         await expectPreviewFailure("unknown-key", { mode: "external", kafkaBootstrapServers: brokers, topicPartition: "3" },
@@ -230,12 +251,23 @@ describe("the SQL-object provider on PostgreSQL, on the real engine", () => {
         expect((await client.query("select * from busy_kinds")).rows).toEqual([{ kind: "a" }]);
     });
 
+    it("keeps a stack whose objects were named before they carried their component's name (aliases)", async () => {
+        await rewriteState(stack, "SqlObject::postgres-", "SqlObject::");
+        const preview = new StepLog();
+        await stack.preview({ onEvent: preview.onEvent });
+        expect(preview.names("create").concat(preview.names("delete"), preview.names("replace"))).toEqual([]);
+        const up = await stack.up();
+        expect(Object.keys(up.summary.resourceChanges ?? {})).toEqual(["same"]);
+        expect(JSON.stringify((await stack.exportStack()).deployment)).toContain("SqlObject::postgres-busy_kinds");
+        expect((await client.query("select * from busy_kinds")).rows).toEqual([{ kind: "a" }]);
+    });
+
     it("replaces a changed view and everything downstream, shows the SQL change, and applies it in order", async () => {
         writeProject({ ...models, event_kinds: "select kind, count(*) as n, max(id) as last_id from stg_events group by kind" });
         const preview = new StepLog();
         const result = await stack.preview({ diff: true, onEvent: preview.onEvent });
-        expect(preview.names("replace")).toEqual(["busy_kinds", "event_kinds"]);
-        expect(preview.names("same", "pulumi-nodejs:dynamic/jaffle-shop-streaming:SqlObject")).toEqual(["event_ids", "raw_events", "stg_events"]);
+        expect(preview.names("replace")).toEqual(["postgres-busy_kinds", "postgres-event_kinds"]);
+        expect(preview.names("same", sqlObject)).toEqual(["postgres-event_ids", "postgres-raw_events", "postgres-stg_events"]);
         expect(result.stdout).toContain("max(id) as last_id");
 
         const up = await stack.up();
@@ -250,7 +282,7 @@ describe("the SQL-object provider on PostgreSQL, on the real engine", () => {
         expect(refresh.summary.resourceChanges?.delete).toBe(1);
         const log = new StepLog();
         await stack.up({ onEvent: log.onEvent });
-        expect(log.names("create", sqlObject)).toEqual(["event_ids"]);
+        expect(log.names("create", sqlObject)).toEqual(["postgres-event_ids"]);
         expect(await relations()).toContain("v:event_ids");
     });
 
@@ -263,7 +295,7 @@ describe("the SQL-object provider on PostgreSQL, on the real engine", () => {
         expect(refresh.summary.resourceChanges?.update).toBe(1);
         const preview = new StepLog();
         await stack.preview({ onEvent: preview.onEvent });
-        expect(preview.names("replace")).toEqual(["event_ids"]);
+        expect(preview.names("replace")).toEqual(["postgres-event_ids"]);
 
         await stack.up();
         expect(await definition("event_ids")).not.toContain("extra");

@@ -1,12 +1,13 @@
 import type { TestProject } from "vitest/node";
 import { DockerEngine, startDocker } from "../testkit/services/docker";
-import { KafkaBroker, startKafka } from "../testkit/services/kafka";
-import { PostgresServer, startPostgres } from "../testkit/services/postgres";
+import { startKafka, SuppliedKafka, suppliedKafka } from "../testkit/services/kafka";
+import { startPostgres, SuppliedPostgres, suppliedPostgres } from "../testkit/services/postgres";
 
 /**
  * vitest globalSetup: real services on loopback for the whole run, started once and in parallel
  * in the main process: a single-node Kafka 3.9 broker (KRaft), a throwaway PostgreSQL cluster, and
- * a Docker engine with the test images. Tests reach them with `inject("kafkaBrokers")`,
+ * a Docker engine with the test images. JSS_TEST_KAFKA_BROKERS, JSS_TEST_POSTGRES_URL and DOCKER_HOST
+ * name ones already running on loopback to use instead. Tests reach them with `inject("kafkaBrokers")`,
  * `inject("postgresUrl")`, `inject("kafkaLibsDir")`, `inject("docker")`.
  * Nothing is skipped: if a service can't start, setup throws and the run fails.
  * What they need installed comes from `bash scripts/test-services.sh` (npm test runs it).
@@ -37,9 +38,14 @@ async function timed<T>(name: string, start: () => Promise<T>, describe: (servic
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
     const began = Date.now();
+    // Services a developer already runs on loopback, used instead of starting them (README, Testing).
+    const suppliedBrokers = process.env.JSS_TEST_KAFKA_BROKERS;
+    const suppliedPostgresUrl = process.env.JSS_TEST_POSTGRES_URL;
     const [kafka, postgres, dockerEngine] = await Promise.allSettled([
-        timed("kafka", () => startKafka(), (k: KafkaBroker) => `${k.brokers} (log ${k.logFile})`),
-        timed("postgres", () => startPostgres(), (p: PostgresServer) => p.url),
+        timed("kafka", () => (suppliedBrokers ? suppliedKafka(suppliedBrokers) : startKafka()),
+            (k: SuppliedKafka) => `${k.brokers}${"logFile" in k ? ` (log ${k.logFile})` : " (supplied)"}`),
+        timed("postgres", () => (suppliedPostgresUrl ? suppliedPostgres(suppliedPostgresUrl) : startPostgres()),
+            (p: SuppliedPostgres) => `${p.url}${suppliedPostgresUrl ? " (supplied)" : ""}`),
         timed("docker", () => startDocker(), (d: DockerEngine) => `${d.host}, images ${d.images.broker} ${d.images.materialize}`),
     ]);
     const services = [kafka, postgres, dockerEngine];

@@ -192,7 +192,7 @@ describe("local mode on a real Docker engine", () => {
         expect(refresh.summary.resourceChanges?.delete).toBe(1);
         const log = new StepLog();
         const up = await alice.stack.up({ onEvent: log.onEvent });
-        expect(log.names("create")).toEqual(["raw_orders"]);
+        expect(log.names("create")).toEqual(["topics-raw_orders"]);
         expect(up.outputs.seededEvents.value).toBe(99);
         expect(await seedRecords(alice)).toEqual(seeded);
     });

@@ -120,16 +120,18 @@ describe("seeding a real broker", () => {
     });
 
     it("fails within a bounded time when the broker is unreachable", async () => {
+        const timeoutMs = 20_000;
         const started = Date.now();
         await expect(seedTopics({
             kafka: { brokers: ["127.0.0.1:1"], tls: false },
             seedsDir,
             topics: Object.fromEntries(datasetNames.map(n => [n, n])),
             transactionalId: "t-unreachable",
-            timeoutMs: 20_000,
+            timeoutMs,
         })).rejects.toThrow(/ECONNREFUSED|Connection error|did not complete within/);
-        console.error(`unreachable broker reported after ${Date.now() - started} ms`);
-    }, 30_000);
+        // The bound it was given, with room for a loaded machine: this checks the bound, not speed.
+        expect(Date.now() - started).toBeLessThan(timeoutMs + 10_000);
+    }, 60_000);
 
     it("leaves nothing visible to read_committed consumers when a transaction fails half-way", async () => {
         const topics = await freshTopics("abort");

@@ -6,6 +6,9 @@ import { promisify } from "node:util";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { Client } from "pg";
 import { describe, expect, inject, it } from "vitest";
+import { KAFKA_VERSION, suppliedKafka } from "../testkit/services/kafka";
+import { suppliedPostgres } from "../testkit/services/postgres";
+import { freePorts } from "../testkit/services/process";
 
 // The real services that test/global-setup.ts started: these tests prove they are there and work.
 const brokers = inject("kafkaBrokers");
@@ -128,7 +131,7 @@ describe("the Kafka broker from globalSetup", () => {
     });
 
     it("comes with runnable Kafka tools (ProducerPerformance for the benchmark)", async () => {
-        expect(fs.existsSync(path.join(kafkaLibsDir, "kafka-tools-3.9.1.jar"))).toBe(true);
+        expect(fs.existsSync(path.join(kafkaLibsDir, `kafka-tools-${KAFKA_VERSION}.jar`))).toBe(true);
         const topic = topicName("perf");
         await createTopic(topic, 1);
         const { stdout } = await promisify(execFile)(
@@ -179,5 +182,28 @@ describe("the PostgreSQL server from globalSetup", () => {
         expect(back.doc).toEqual(doc);
         expect(back.price).toBe("12.5");
         expect(back.t).toBe("array");
+    });
+});
+
+describe("services a developer supplies instead (JSS_TEST_KAFKA_BROKERS, JSS_TEST_POSTGRES_URL)", () => {
+    it("uses a running broker after checking that it answers and commits a transaction", async () => {
+        const supplied = await suppliedKafka(brokers);
+        expect(supplied.brokers).toBe(brokers);
+        expect(supplied.libsDir).toBe(kafkaLibsDir);
+    });
+
+    it("uses a running PostgreSQL after a query", async () => {
+        expect((await suppliedPostgres(postgresUrl)).url).toBe(postgresUrl);
+    });
+
+    it("refuses an address other than 127.0.0.1 without dialing it", async () => {
+        await expect(suppliedKafka("10.0.0.1:9092")).rejects.toThrow(/the tests only dial 127\.0\.0\.1/);
+        await expect(suppliedPostgres("postgres://postgres@db.example.com:5432/jaffle")).rejects.toThrow(/only dial 127\.0\.0\.1, not "db\.example\.com"/);
+    });
+
+    it("fails within its bound, naming the address, when nothing answers there", async () => {
+        const [port] = await freePorts(1);
+        await expect(suppliedKafka(`127.0.0.1:${port}`, 3_000)).rejects.toThrow(new RegExp(`Kafka broker 127\\.0\\.0\\.1:${port} \\(supplied\\): not ready`));
+        await expect(suppliedPostgres(`postgres://postgres@127.0.0.1:${port}/jaffle`, 3_000)).rejects.toThrow(new RegExp(`PostgreSQL at 127\\.0\\.0\\.1:${port} \\(supplied\\)`));
     });
 });

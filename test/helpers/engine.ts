@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { expect } from "vitest";
 import { ConfigMap, EngineEvent, LocalWorkspace, OpType, Stack } from "@pulumi/pulumi/automation";
 
 const repo = path.resolve(__dirname, "..", "..");
@@ -56,6 +57,17 @@ export async function newStack(
     for (const [key, value] of Object.entries(secrets)) values[`${project}:${key}`] = { value, secret: true };
     await stack.setAllConfig(values);
     return stack;
+}
+
+/**
+ * Rewrites the stack's state as an older version of the program would have left it: every
+ * occurrence of `from` in it (URNs, parents, dependencies) becomes `to`.
+ */
+export async function rewriteState(stack: Stack, from: string, to: string): Promise<void> {
+    const state = await stack.exportStack();
+    const rewritten = JSON.parse(JSON.stringify(state.deployment).split(from).join(to));
+    expect(JSON.stringify(rewritten)).not.toContain(from);
+    await stack.importStack({ ...state, deployment: rewritten });
 }
 
 /** Resource operations reported by the engine, as "op type name". */

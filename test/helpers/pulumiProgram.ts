@@ -5,6 +5,8 @@ import { vi } from "vitest";
 export interface DeclaredResource {
     type: string;
     name: string;
+    /** The name without its parent's name in front (children are named `${parent}-...`). */
+    localName: string;
     inputs: Record<string, any>;
     parent?: string;
     /** Names of the resources in its dependsOn option. */
@@ -16,9 +18,17 @@ export interface ProgramRun {
     outputs: Record<string, unknown>;
     /** Names of the outputs that are Pulumi secrets (stored encrypted, shown as [secret]). */
     secretOutputs: string[];
-    /** The one resource with this name (and type, where names repeat across types). */
+    /** The one resource with this name or local name (and type, where local names repeat across types). */
     byName(name: string, type?: string): DeclaredResource;
     ofType(type: string): DeclaredResource[];
+    /**
+     * Whether the engine creates `later` only once `earlier` is done, as the real engine orders
+     * them: through dependsOn, through parents (a child waits for its parent, which waits for its
+     * own dependsOn), and waiting for a component means waiting for everything under it.
+     */
+    createdAfter(later: string, earlier: string): boolean;
+    /** Resources (components too) whose name does not start with their parent's. */
+    misnamedChildren(): string[];
 }
 
 export interface RunOptions {
@@ -47,7 +57,7 @@ export async function runProgram(options: RunOptions = {}): Promise<ProgramRun> 
     await pulumi.runtime.setMocks(
         {
             newResource: args => {
-                resources.push({ type: args.type, name: args.name, inputs: args.inputs, dependsOn: [] });
+                resources.push({ type: args.type, name: args.name, localName: args.name, inputs: args.inputs, dependsOn: [] });
                 return { id: `${args.name}-id`, state: { ...args.inputs, ...mockOutputs(args) } };
             },
             call: args => args.inputs,
@@ -88,18 +98,42 @@ export async function runProgram(options: RunOptions = {}): Promise<ProgramRun> 
     await new Promise(r => setTimeout(r, 50));
     for (const resource of resources) {
         Object.assign(resource, options_.get(`${resource.type}::${resource.name}`) ?? {});
+        if (resource.parent && resource.name.startsWith(`${resource.parent}-`)) resource.localName = resource.name.slice(resource.parent.length + 1);
     }
+    // Every registered resource, components included, by name: what createdAfter walks.
+    const graph = new Map([...options_].map(([key, options]) => [key.slice(key.indexOf("::") + 2), options]));
+    const descendants = (name: string): string[] =>
+        [...graph].filter(([, node]) => node.parent === name).flatMap(([child]) => [child, ...descendants(child)]);
     return {
         resources,
         outputs,
         secretOutputs,
         byName(name, type) {
-            const found = resources.filter(r => r.name === name && (type === undefined || r.type === type));
+            const found = resources.filter(r => (r.name === name || r.localName === name) && (type === undefined || r.type === type));
             if (found.length !== 1) throw new Error(`expected one resource named ${name}, found ${found.length}`);
             return found[0];
         },
         ofType(type) {
             return resources.filter(r => r.type === type);
+        },
+        createdAfter(later, earlier) {
+            if (!graph.has(later) || !graph.has(earlier)) throw new Error(`unknown resource ${graph.has(later) ? earlier : later}`);
+            const awaited = new Set<string>();
+            const pending = [later];
+            while (pending.length > 0) {
+                const node = graph.get(pending.pop()!);
+                for (const next of [...(node?.dependsOn ?? []), ...(node?.parent ? [node.parent] : [])]) {
+                    const waitedFor = node?.parent === next ? [next] : [next, ...descendants(next)];
+                    for (const name of waitedFor.filter(name => !awaited.has(name))) {
+                        awaited.add(name);
+                        pending.push(name);
+                    }
+                }
+            }
+            return awaited.has(earlier);
+        },
+        misnamedChildren() {
+            return [...graph].filter(([name, node]) => node.parent && !name.startsWith(`${node.parent}-`)).map(([name]) => name);
         },
     };
 }

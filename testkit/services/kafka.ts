@@ -13,9 +13,12 @@ import { freePorts, runProcess, tailOf, terminate } from "./process";
 /**
  * A real single-node Kafka broker (KRaft, broker + controller in one JVM) on loopback for the
  * tests, run from the jars that scripts/test-services.sh fetched with Maven (no tarball, no Docker).
- * Kafka 3.9.x because kafkajs 2.2.4 still speaks its protocol versions; Kafka 4 removed them.
+ * Kafka 3.9.x (the version testkit/services/kafka/pom.xml pins) because kafkajs 2.2.4 still speaks
+ * its protocol versions; Kafka 4 removed them.
  */
-export const KAFKA_VERSION = "3.9.1";
+export const KAFKA_VERSION = /<kafka\.version>(.+)<\/kafka\.version>/.exec(
+    fs.readFileSync(path.join(__dirname, "kafka", "pom.xml"), "utf8"),
+)![1];
 
 export interface KafkaBroker {
     /** The bootstrap address, "127.0.0.1:PORT". */
@@ -37,7 +40,7 @@ export interface KafkaBroker {
 }
 
 export interface StartKafkaOptions {
-    /** Default: defaultKafkaLibsDir() (where scripts/test-services.sh puts the jars). */
+    /** Default: kafkaLibsDir() (where scripts/test-services.sh puts the jars). */
     libsDir?: string;
     /** Default: $JAVA_HOME/bin/java, else java on PATH. */
     java?: string;
@@ -58,13 +61,13 @@ export interface StartKafkaOptions {
     warmUp?: boolean;
 }
 
-/** Where scripts/test-services.sh puts the broker's jars. */
-export function defaultKafkaLibsDir(): string {
-    return path.join(cacheDir(), `kafka-${KAFKA_VERSION}`, "libs");
+/** Where scripts/test-services.sh puts the broker's jars (kafka_libs in scripts/common.sh). */
+export function kafkaLibsDir(env: NodeJS.ProcessEnv = process.env): string {
+    return path.join(cacheDir(env), `kafka-${KAFKA_VERSION}`, "libs");
 }
 
 export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBroker> {
-    const libsDir = path.resolve(opts.libsDir ?? defaultKafkaLibsDir());
+    const libsDir = path.resolve(opts.libsDir ?? kafkaLibsDir());
     checkLibs(libsDir);
     const java = opts.java ?? (process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, "bin", "java") : "java");
     const timeoutMs = opts.timeoutMs ?? 90_000;
@@ -281,6 +284,27 @@ function log4jProperties(logFile: string): string {
         "log4j.logger.org.apache.zookeeper=WARN",
         "",
     ].join("\n");
+}
+
+/** A broker the tests use but did not start: its address and jars; stop() leaves it running. */
+export type SuppliedKafka = Pick<KafkaBroker, "brokers" | "libsDir" | "stop">;
+
+/**
+ * A Kafka broker that already runs on loopback (e.g. a developer's, JSS_TEST_KAFKA_BROKERS),
+ * checked as a started one is: it answers metadata and commits a transaction within `timeoutMs`.
+ * Only 127.0.0.1 addresses are accepted, so the tests never dial another machine.
+ */
+export async function suppliedKafka(brokers: string, timeoutMs = 60_000): Promise<SuppliedKafka> {
+    const match = /^127\.0\.0\.1:(\d{1,5})$/.exec(brokers);
+    if (!match) throw new Error(`Kafka broker "${brokers}": the tests only dial 127.0.0.1; give one 127.0.0.1:PORT address`);
+    const libsDir = kafkaLibsDir();
+    checkLibs(libsDir);
+    try {
+        await waitUntilReady(brokers, Number(match[1]), Date.now() + timeoutMs, () => undefined, true);
+    } catch (err) {
+        throw new Error(`Kafka broker ${brokers} (supplied): not ready: ${describe(err)}`);
+    }
+    return { brokers, libsDir, stop: async () => undefined };
 }
 
 async function waitUntilReady(

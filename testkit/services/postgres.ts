@@ -42,6 +42,34 @@ export interface StartPostgresOptions {
 const USER = "postgres";
 const OS_USER = "postgres"; // who owns and runs the cluster when we are root
 
+/** A PostgreSQL server the tests use but did not start; stop() leaves it running. */
+export type SuppliedPostgres = Pick<PostgresServer, "url" | "stop">;
+
+/**
+ * A PostgreSQL server that already runs on loopback (e.g. a developer's, JSS_TEST_POSTGRES_URL),
+ * as a user that may create databases; checked by a query within `timeoutMs`. Only 127.0.0.1
+ * is accepted, so the tests never dial another machine.
+ */
+export async function suppliedPostgres(url: string, timeoutMs = 15_000): Promise<SuppliedPostgres> {
+    let hostname: string;
+    try {
+        hostname = new URL(url).hostname;
+    } catch {
+        throw new Error(`PostgreSQL URL "${url}" is not a URL, e.g. postgres://postgres@127.0.0.1:5432/jaffle`);
+    }
+    if (hostname !== "127.0.0.1") throw new Error(`PostgreSQL URL: the tests only dial 127.0.0.1, not "${hostname}"`);
+    const client = new Client({ connectionString: url, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs });
+    try {
+        await client.connect();
+        await client.query("select 1");
+    } catch (err) {
+        throw new Error(`PostgreSQL at ${new URL(url).host} (supplied): ${(err as Error).message}`);
+    } finally {
+        await client.end().catch(() => undefined);
+    }
+    return { url, stop: async () => undefined };
+}
+
 export async function startPostgres(opts: StartPostgresOptions = {}): Promise<PostgresServer> {
     const binDir = opts.binDir ?? findBinDir();
     const database = opts.database ?? "jaffle";
