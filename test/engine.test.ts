@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { copyProject, engineEnv, newStack, resourceCount, rewriteState, StepLog } from "./helpers/engine";
+import { copyProject, engineEnv, expectOldNamesAdopted, newStack, resourceCount, StepLog } from "./helpers/engine";
 import { readTopics, testKafka } from "../testkit/kafkaTopics";
 
 /**
@@ -86,13 +86,7 @@ describe("the program in external mode, on the real engine", () => {
     });
 
     it("keeps a stack whose topics were named before they carried their component's name (aliases)", async () => {
-        await rewriteState(alice, "Topic::topics-raw_", "Topic::raw_");
-        const preview = new StepLog();
-        await alice.preview({ onEvent: preview.onEvent });
-        expect(preview.names("create").concat(preview.names("delete"), preview.names("replace"))).toEqual([]);
-        const up = await alice.up();
-        expect(Object.keys(up.summary.resourceChanges ?? {})).toEqual(["same"]);
-        expect(JSON.stringify((await alice.exportStack()).deployment)).toContain("Topic::topics-raw_orders");
+        await expectOldNamesAdopted(alice, { current: "Topic::topics-raw_", old: "Topic::raw_" });
         expect(await readTopics(brokers, ["alice.raw_customers", "alice.raw_orders", "alice.raw_payments"])).toHaveLength(312);
     });
 
@@ -252,13 +246,7 @@ describe("the SQL-object provider on PostgreSQL, on the real engine", () => {
     });
 
     it("keeps a stack whose objects were named before they carried their component's name (aliases)", async () => {
-        await rewriteState(stack, "SqlObject::postgres-", "SqlObject::");
-        const preview = new StepLog();
-        await stack.preview({ onEvent: preview.onEvent });
-        expect(preview.names("create").concat(preview.names("delete"), preview.names("replace"))).toEqual([]);
-        const up = await stack.up();
-        expect(Object.keys(up.summary.resourceChanges ?? {})).toEqual(["same"]);
-        expect(JSON.stringify((await stack.exportStack()).deployment)).toContain("SqlObject::postgres-busy_kinds");
+        await expectOldNamesAdopted(stack, { current: "SqlObject::postgres-", old: "SqlObject::" });
         expect((await client.query("select * from busy_kinds")).rows).toEqual([{ kind: "a" }]);
     });
 

@@ -60,14 +60,26 @@ export async function newStack(
 }
 
 /**
- * Rewrites the stack's state as an older version of the program would have left it: every
- * occurrence of `from` in it (URNs, parents, dependencies) becomes `to`.
+ * Checks that aliases carry a stack over a renaming: its state is rewritten as the older program
+ * left it (every `current` in URNs, parents and dependencies becomes `old`); then the preview
+ * shows nothing created, deleted or replaced, and an up changes nothing but the names back.
  */
-export async function rewriteState(stack: Stack, from: string, to: string): Promise<void> {
+export async function expectOldNamesAdopted(stack: Stack, names: { current: string; old: string }): Promise<void> {
     const state = await stack.exportStack();
-    const rewritten = JSON.parse(JSON.stringify(state.deployment).split(from).join(to));
-    expect(JSON.stringify(rewritten)).not.toContain(from);
-    await stack.importStack({ ...state, deployment: rewritten });
+    const current = JSON.stringify(state.deployment);
+    expect(current).toContain(names.current);
+    await stack.importStack({ ...state, deployment: JSON.parse(current.split(names.current).join(names.old)) });
+
+    const preview = new StepLog();
+    await stack.preview({ onEvent: preview.onEvent });
+    expect([...preview.names("create"), ...preview.names("delete"), ...preview.names("replace")]).toEqual([]);
+    const up = await stack.up();
+    expect(Object.keys(up.summary.resourceChanges ?? {})).toEqual(["same"]);
+    expect(urns((await stack.exportStack()).deployment)).toEqual(urns(state.deployment));
+}
+
+function urns(deployment: { resources?: { urn: string }[] }): string[] {
+    return (deployment.resources ?? []).map(r => r.urn).sort();
 }
 
 /** Resource operations reported by the engine, as "op type name". */
