@@ -1,7 +1,9 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { cacheDir } from "../lib/cacheDir";
 import { prefixedTopics } from "../producer/cli/target";
 import { toEvent } from "../producer/events";
 import { generateUnits, seedProfile } from "../producer/generator";
@@ -11,22 +13,35 @@ import { createTopics, uniquePrefix } from "../testkit/kafkaTopics";
 import { startKafka } from "../testkit/services/kafka";
 
 /**
- * `npm run bench`: the producer's throughput and memory on a loopback Kafka broker, next to
- * Kafka's own Java producer (ProducerPerformance) sending as many records of the same size.
- * Producers run as child processes, exactly as their commands do, so peak RSS is theirs alone.
+ * `npm run bench`: the producer's throughput and memory on a loopback Kafka broker, next to two
+ * reference producers on the same broker in the same run: Kafka's own Java producer
+ * (ProducerPerformance) and librdkafka (confluent-kafka, the Python client a data engineer would
+ * pick), sending as many records of the same size with the same guarantees (acks=all,
+ * idempotence). Producers run as child processes, exactly as their commands do, so peak RSS is
+ * theirs alone.
  */
 
 const usage = `usage: npm run bench [-- --quick]
 
-Starts a loopback Kafka broker, then measures: seeding the seed files, the generator for a
-million and ten million events (events/s, peak RSS), and Kafka's ProducerPerformance for the
-same number of records of the generated events' average size. Prints a table.
+Starts a loopback Kafka broker, then measures: seeding the seed files, validating and seeding
+generated seed files of 1M and 5M payments, and the producers: after a warm-up of each, the
+generator, Kafka's Java ProducerPerformance and librdkafka (confluent-kafka, installed into a
+virtualenv in the cache directory on first use) for ${(1_000_000).toLocaleString("en-US")} records each, in two interleaved
+rounds, then the generator for 10M events. Prints a table and the generator's ratios to the two
+reference producers.
 
-  --quick     100,000 and 1,000,000 generated events instead of 1,000,000 and 10,000,000
+  --quick     one round of the producers (still of 1,000,000 records each), no 10M run, and
+              seed files of 100,000 and 1,000,000 payments
   -h, --help  this help`;
 
 const repo = path.join(__dirname, "..");
-const targets = { minJavaRatio: 0.3, maxRssMb: 200 };
+/** Records per producer run compared: fewer would measure the JVM's warm-up, not the producers. */
+const comparedRecords = 1_000_000;
+/** Records each producer sends first, not counted. */
+const warmUpRecords = 200_000;
+const targets = { minJavaRatio: 0.8, minLibrdkafkaRatio: 1, maxRssMb: 200 };
+/** confluent-kafka, pinned: its wheels bundle librdkafka (2.16.x here). */
+const confluentKafka = "confluent-kafka==2.16.1";
 
 interface ChildRun {
     stdout: string;
@@ -49,7 +64,7 @@ async function main(): Promise<void> {
         console.log(usage);
         return;
     }
-    const [smallCount, bigCount] = values.quick ? [100_000, 1_000_000] : [1_000_000, 10_000_000];
+    const bigCount = 10_000_000;
     const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
     log("starting a Kafka broker on loopback");
@@ -77,6 +92,7 @@ async function main(): Promise<void> {
         rows.push(...(await bigSeedFileRows(kafka.brokers, freshTopics, values.quick === true, log)));
 
         const recordSize = averageGeneratedValueBytes();
+        const python = librdkafkaPython(log);
         const generated = async (count: number) => {
             log(`generating ${count.toLocaleString("en-US")} events`);
             const run = await runNpmScript("generate", ["--count", String(count), "--seed", "1", "--brokers", kafka.brokers, "--topic-prefix", await freshTopics("gen"), "--json"]);
@@ -89,22 +105,48 @@ async function main(): Promise<void> {
                 note: `${(summary.elapsedMs / 1000).toFixed(1)} s sending`,
             };
         };
-        const small = await generated(smallCount);
+        const java = async () => {
+            log(`Kafka ProducerPerformance: ${comparedRecords.toLocaleString("en-US")} records of ${recordSize} bytes after ${warmUpRecords.toLocaleString("en-US")} in the same JVM`);
+            return runJavaProducer(kafka.libsDir, kafka.brokers, (await freshTopics("java")) + "raw_orders", comparedRecords, recordSize);
+        };
+        const librdkafka = async () => {
+            log(`librdkafka: ${comparedRecords.toLocaleString("en-US")} keyed JSON records of ${recordSize} bytes after ${warmUpRecords.toLocaleString("en-US")}`);
+            return runLibrdkafkaProducer(python, kafka.brokers, (await freshTopics("librdkafka")) + "raw_orders", comparedRecords, recordSize);
+        };
 
-        log(`Kafka ProducerPerformance: ${smallCount.toLocaleString("en-US")} records of ${recordSize} bytes`);
-        const java = await runJavaProducer(kafka.libsDir, kafka.brokers, (await freshTopics("java")) + "raw_orders", smallCount, recordSize);
-        const big = await generated(bigCount);
-        rows.push(small, java, big);
+        // The generator's warm-up is a run of its own (the Java and Python producers warm up in
+        // their measured process): the broker, the page cache and tsx's compile cache warm, not counted.
+        log("warming up the generator");
+        await generated(warmUpRecords);
+        const load = loadAverage();
+        // Interleaved, so that load from elsewhere falls on all three alike.
+        const rounds = values.quick ? 1 : 2;
+        const compared = { generator: [] as Row[], java: [] as Row[], librdkafka: [] as Row[] };
+        for (let round = 0; round < rounds; round++) {
+            const order = round % 2 === 0 ? (["generator", "java", "librdkafka"] as const) : (["librdkafka", "java", "generator"] as const);
+            for (const which of order) {
+                const row = which === "generator" ? await generated(comparedRecords) : which === "java" ? await java() : await librdkafka();
+                compared[which].push(row);
+                rows.push(row);
+            }
+        }
+        const big = values.quick ? undefined : await generated(bigCount);
+        if (big) rows.push(big);
 
-        const ratio = small.eventsPerSecond / java.eventsPerSecond;
-        const peakRss = Math.max(small.peakRssMb, big.peakRssMb);
+        // Records over seconds, all rounds together.
+        const rate = (runs: Row[]) => runs.reduce((n, r) => n + r.events, 0) / runs.reduce((t, r) => t + r.events / r.eventsPerSecond, 0);
+        const javaRatio = rate(compared.generator) / rate(compared.java);
+        const librdkafkaRatio = rate(compared.generator) / rate(compared.librdkafka);
+        const generatorRuns = [...compared.generator, ...(big ? [big] : [])];
+        const peakRss = Math.max(...generatorRuns.map(r => r.peakRssMb));
         console.log(renderTable(rows));
         console.log("");
-        console.log(`generator vs Java producer, ${smallCount.toLocaleString("en-US")} records of ${recordSize} B: ` +
-            `${ratio.toFixed(2)} (target >= ${targets.minJavaRatio})`);
-        console.log(`generator peak RSS: ${small.peakRssMb.toFixed(0)} MB at ${smallCount.toLocaleString("en-US")}, ` +
-            `${big.peakRssMb.toFixed(0)} MB at ${bigCount.toLocaleString("en-US")} (target < ${targets.maxRssMb} MB)`);
-        if (ratio < targets.minJavaRatio || peakRss >= targets.maxRssMb) {
+        const records = `${comparedRecords.toLocaleString("en-US")} records of ${recordSize} B, ${rounds === 1 ? "one round" : `${rounds} rounds`}`;
+        console.log(`generator vs Java producer (ProducerPerformance), ${records}: ${javaRatio.toFixed(2)} (target >= ${targets.minJavaRatio})`);
+        console.log(`generator vs librdkafka (confluent-kafka), ${records}: ${librdkafkaRatio.toFixed(2)} (target >= ${targets.minLibrdkafkaRatio})`);
+        console.log(`generator peak RSS: ${generatorRuns.map(r => `${r.peakRssMb.toFixed(0)} MB at ${r.events.toLocaleString("en-US")}`).join(", ")} (target < ${targets.maxRssMb} MB)`);
+        console.log(`load average (1 min) before the producers: ${load}, after: ${loadAverage()}; ${os.cpus().length} CPUs`);
+        if (javaRatio < targets.minJavaRatio || librdkafkaRatio < targets.minLibrdkafkaRatio || peakRss >= targets.maxRssMb) {
             console.log("TARGET MISSED");
             process.exitCode = 1;
         }
@@ -212,12 +254,15 @@ function runNpmScript(script: string, args: string[]): Promise<ChildRun> {
 
 async function runJavaProducer(libsDir: string, brokers: string, topic: string, records: number, recordSize: number): Promise<Row> {
     const java = process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, "bin", "java") : "java";
+    // Java's source-file launcher runs the warm-up wrapper without a build step (it needs a JDK, not just a JRE).
     const run = await runChild(java, [
-        "-Xmx512m", "-cp", `${libsDir}/*`, "org.apache.kafka.tools.ProducerPerformance",
+        "-Xmx512m", "-cp", `${libsDir}/*`, path.join("bench", "WarmProducerPerformance.java"), String(warmUpRecords),
         "--topic", topic, "--num-records", String(records), "--record-size", String(recordSize), "--throughput", "-1",
-        // acks=all, as the generator's default; everything else is the Java producer's default.
-        "--producer-props", `bootstrap.servers=${brokers}`, "acks=all",
-    ]);
+        // acks=all, as the generator's default (idempotence is on by default); everything else is the Java producer's default.
+        "--producer-props", `bootstrap.servers=${brokers}`, "acks=all", "enable.idempotence=true",
+    ]).catch(err => {
+        throw new Error(`Kafka's ProducerPerformance (bench/WarmProducerPerformance.java, run by java's source launcher: a JDK is needed) failed: ${err.message}`);
+    });
     const summary = /(\d+) records sent, ([\d.]+) records\/sec/.exec(run.stdout.split("\n").filter(Boolean).at(-1) ?? "");
     if (!summary) throw new Error(`unexpected ProducerPerformance output:\n${run.stdout}`);
     return {
@@ -227,6 +272,52 @@ async function runJavaProducer(libsDir: string, brokers: string, topic: string, 
         peakRssMb: run.peakRssMb,
         note: `${recordSize} B random values, no keys`,
     };
+}
+
+async function runLibrdkafkaProducer(python: string, brokers: string, topic: string, records: number, recordSize: number): Promise<Row> {
+    const run = await runChild(python, [path.join("bench", "librdkafkaProducer.py"), brokers, topic, String(records), String(recordSize), String(warmUpRecords)]);
+    const summary = JSON.parse(run.stdout) as { records: number; elapsedMs: number; valueBytes: number };
+    return {
+        what: "librdkafka (confluent-kafka, Python)",
+        events: summary.records,
+        eventsPerSecond: summary.records / (summary.elapsedMs / 1000),
+        peakRssMb: run.peakRssMb,
+        note: `keyed JSON of ${summary.valueBytes.toFixed(0)} B on average`,
+    };
+}
+
+/**
+ * The Python of a virtualenv in the cache directory with confluent-kafka installed, made on first
+ * use: `python3 -m venv`, then pip from PyPI.
+ */
+function librdkafkaPython(log: (message: string) => void): string {
+    const dir = path.join(cacheDir(), "bench-python");
+    const python = path.join(dir, "bin", "python");
+    const check = () => spawnSync(python, ["-c", "import confluent_kafka; print(confluent_kafka.version()[0])"], { encoding: "utf8" });
+    const installed = fs.existsSync(python) ? check() : undefined;
+    if (installed?.status === 0 && `confluent-kafka==${installed.stdout.trim()}` === confluentKafka) return python;
+    const step = (what: string, command: string, args: string[]) => {
+        const result = spawnSync(command, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+        if (result.error || result.status !== 0) {
+            const output = `${result.stdout ?? ""}${result.stderr ?? ""}`.trim().split("\n").slice(-15).join("\n");
+            throw new Error(
+                `the librdkafka reference needs ${confluentKafka} in a virtualenv at ${dir}, and ${what} failed ` +
+                    `(${result.error?.message ?? `exit ${result.status}`}):\n${output}\n` +
+                    `Needs python3 with the venv module (Debian: apt-get install python3-venv) and access to PyPI.`,
+            );
+        }
+    };
+    log(`installing ${confluentKafka} into ${dir}`);
+    if (!fs.existsSync(python)) step("python3 -m venv", "python3", ["-m", "venv", dir]);
+    step(`pip install ${confluentKafka}`, python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", confluentKafka]);
+    const after = check();
+    if (after.status !== 0) throw new Error(`${confluentKafka} installed into ${dir}, yet it does not import:\n${after.stderr}`);
+    return python;
+}
+
+/** The 1-minute load average, as uptime prints it. */
+function loadAverage(): string {
+    return os.loadavg()[0].toFixed(2);
 }
 
 function runChild(command: string, args: string[], env: Record<string, string> = {}): Promise<ChildRun> {

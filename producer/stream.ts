@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { CompressionTypes, Producer } from "kafkajs";
+import { CompressionTypes } from "kafkajs";
 import { datasetNames, RawDatasetName } from "../lib/datasets";
-import { KafkaEvent, toEvent } from "./events";
+import { toEvent } from "./events";
 import { GeneratedRecord } from "./generator";
 import { connectKafka, KafkaSettings, requireTopics } from "./kafka";
-import { groupByTopic, sendBatchUntilAcknowledged } from "./send";
+import { UndeliveredBatchError } from "./send";
+import { BatchPacker, PackedBatch, Sender, startSender } from "./sendWorker";
 
 /** Like the Java producer's delivery.timeout.ms: long enough for a broker to restart. */
 export const defaultRetryForMs = 120_000;
@@ -24,6 +25,8 @@ export interface StreamOptions {
      * together with batchSize, this bounds memory.
      */
     maxInFlight?: number;
+    /** Worker threads the producers live in (default defaultThreads, at most maxInFlight); 0: this thread. */
+    threads?: number;
     /** Events per second; as fast as possible without. */
     rate?: number;
     compression?: CompressionTypes;
@@ -54,14 +57,25 @@ export interface StreamSummary {
 }
 
 interface Batch {
-    events: KafkaEvent[];
+    packed: PackedBatch;
     counts: Record<RawDatasetName, number>;
 }
+
+/**
+ * No producer threads by default: they make the generator faster when a core is free (kafkajs's
+ * encoding, the bulk of the work, then runs beside the generating) but cost about 50 MB of RSS
+ * each; bench/README.md has the figures.
+ */
+export const defaultThreads = 0;
 
 /**
  * Sends units of records (each kept whole within one batch) as they are generated: a batch is
  * built only when one of the maxInFlight producers is free, so memory stays flat however many
  * events go out. At a rate, batches shrink to a tenth of a second's worth and are paced.
+ *
+ * With `threads`, the producers live in that many worker threads (sendWorker.ts), spread evenly:
+ * this thread generates and serializes the events, packs each batch into one buffer and hands it
+ * over without copying; kafkajs encodes and sends it there.
  *
  * Exactly once: every producer is idempotent and carries one batch at a time, retrying it while
  * the broker is away (paused, restarting) for up to retryForMs. kafkajs can't keep several
@@ -73,53 +87,89 @@ interface Batch {
 export async function streamUnits(units: Iterable<GeneratedRecord[]>, options: StreamOptions): Promise<StreamSummary> {
     const batchSize = options.batchSize ?? 1_000;
     const maxInFlight = options.maxInFlight ?? 4;
+    // Without threads, the producers run on this thread: one group of them.
+    const inThreads = (options.threads ?? defaultThreads) > 0;
+    const threadCount = Math.max(1, Math.min(options.threads ?? defaultThreads, maxInFlight));
     const rate = options.rate;
     const eventsPerBatch = rate === undefined ? batchSize : Math.max(1, Math.min(batchSize, Math.ceil(rate / 10)));
     const signal = options.signal;
     const missing = datasetNames.filter(name => !options.topics[name]);
     if (missing.length > 0) throw new Error(`no topic given for ${missing.join(", ")}`);
+    const topicList = [...new Set(datasetNames.map(name => options.topics[name]))];
+    const topicIndex = new Map(topicList.map((topic, i) => [topic, i]));
 
-    // sendBatchUntilAcknowledged retries within its own time limit; kafkajs's retries would only
-    // lengthen each attempt. It insists on one for an idempotent producer.
     const kafka = connectKafka(options.kafka, "jaffle-shop-generator", { requestTimeoutMs: options.requestTimeoutMs, retries: 1 });
     await requireTopics(kafka, Object.values(options.topics), options.kafka);
-    const producers = Array.from({ length: maxInFlight }, () =>
-        kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { retries: 1 } }),
-    );
     const summary = emptySummary();
     const retryForMs = options.retryForMs ?? defaultRetryForMs;
     const outage = outageReporter(retryForMs, options.onNotice);
     let started = performance.now();
-    const idle: Producer[] = [];
-    const inFlight = new Set<Promise<void>>();
 
-    const send = (producer: Producer, batch: Batch) => {
+    /** Batches handed to a producer and not yet acknowledged or given up on, by id. */
+    const pending = new Map<number, { batch: Batch; settle: () => void }>();
+    const acknowledged = (id: number) => {
+        const entry = pending.get(id);
+        if (!entry) return;
+        pending.delete(id);
+        outage.recovered();
+        addCounts(summary.unacknowledged, entry.batch.counts, -1);
+        addCounts(summary.sent, entry.batch.counts, 1);
+        summary.total += entry.batch.packed.records;
+        summary.elapsedMs = performance.now() - started;
+        options.onProgress?.(summary);
+        entry.settle();
+    };
+    const undelivered = (id: number, error: Error) => {
+        const entry = pending.get(id);
+        if (!entry) return;
+        pending.delete(id);
+        summary.failure ??= error instanceof UndeliveredBatchError ? error : new UndeliveredBatchError(error.message, { cause: error });
+        entry.settle();
+    };
+    // maxInFlight producers in all, spread as evenly as they go.
+    const producersPerThread = Array.from({ length: threadCount }, (_, t) =>
+        Math.floor(maxInFlight / threadCount) + (t < maxInFlight % threadCount ? 1 : 0),
+    );
+    const threads = producersPerThread.map(
+        producers =>
+            startSender(
+                {
+                    kafka: options.kafka,
+                    topics: topicList,
+                    producers,
+                    compression: options.compression,
+                    retryForMs,
+                    requestTimeoutMs: options.requestTimeoutMs,
+                },
+                { onAcknowledged: acknowledged, onUndelivered: undelivered, onRetrying: outage.failed },
+                inThreads,
+            ),
+    );
+    /** A producer: its thread, and its index there; taking them in turn alternates the threads. */
+    type Slot = { thread: Sender; producer: number };
+    const slots: Slot[] = [];
+    for (let p = 0; slots.length < maxInFlight; p++) {
+        threads.forEach((thread, t) => p < producersPerThread[t] && slots.push({ thread, producer: p }));
+    }
+    const idle: Slot[] = [];
+    const inFlight = new Set<Promise<void>>();
+    let nextId = 0;
+
+    const send = (slot: Slot, batch: Batch): Promise<void> => {
         addCounts(summary.unacknowledged, batch.counts, 1);
         options.onProgress?.(summary);
-        return sendBatchUntilAcknowledged(
-            producer,
-            { topicMessages: groupByTopic(batch.events), compression: options.compression },
-            { retryForMs, onRetry: outage.failed },
-        ).then(
-            () => {
-                outage.recovered();
-                addCounts(summary.unacknowledged, batch.counts, -1);
-                addCounts(summary.sent, batch.counts, 1);
-                summary.total += batch.events.length;
-                summary.elapsedMs = performance.now() - started;
-                options.onProgress?.(summary);
-            },
-            err => {
-                summary.failure ??= err;
-            },
-        );
+        const id = nextId++;
+        return new Promise<void>(settle => {
+            pending.set(id, { batch, settle });
+            slot.thread.send(id, slot.producer, batch.packed);
+        });
     };
 
     try {
-        await Promise.all(producers.map(p => p.connect()));
+        await Promise.all(threads.map(t => t.connected()));
         // The clock starts once connected: elapsed time and rate are about sending.
         started = performance.now();
-        idle.push(...producers);
+        idle.push(...slots.slice().reverse());
         const iterator = units[Symbol.iterator]();
         let built = 0;
         while (!signal?.aborted && summary.failure === undefined) {
@@ -128,13 +178,13 @@ export async function streamUnits(units: Iterable<GeneratedRecord[]>, options: S
                 if (due > 0) await sleep(due, undefined, { signal }).catch(() => undefined);
                 if (signal?.aborted) break;
             }
-            const batch = nextBatch(iterator, eventsPerBatch, options.topics);
-            if (batch.events.length === 0) break;
-            built += batch.events.length;
-            const producer = idle.pop()!;
-            const sending = send(producer, batch).finally(() => {
+            const batch = nextBatch(iterator, eventsPerBatch, options.topics, topicIndex);
+            if (batch.packed.records === 0) break;
+            built += batch.packed.records;
+            const slot = idle.pop()!;
+            const sending = send(slot, batch).finally(() => {
                 inFlight.delete(sending);
-                idle.push(producer);
+                idle.push(slot);
             });
             inFlight.add(sending);
             if (idle.length === 0) await Promise.race(inFlight);
@@ -144,25 +194,30 @@ export async function streamUnits(units: Iterable<GeneratedRecord[]>, options: S
         summary.failure ??= err as Error;
     } finally {
         summary.elapsedMs = performance.now() - started;
-        await Promise.all(producers.map(p => p.disconnect().catch(() => undefined)));
+        await Promise.all(threads.map(t => t.close().catch(() => undefined)));
     }
     return summary;
 }
 
-/** The next units, up to eventsPerBatch events (fewer only when the units run out), stamped now. */
-function nextBatch(units: Iterator<GeneratedRecord[]>, eventsPerBatch: number, topics: Record<string, string>): Batch {
-    const events: KafkaEvent[] = [];
+/** The next units, up to eventsPerBatch events (fewer only when the units run out), stamped now and packed. */
+function nextBatch(
+    units: Iterator<GeneratedRecord[]>,
+    eventsPerBatch: number,
+    topics: Record<string, string>,
+    topicIndex: Map<string, number>,
+): Batch {
+    const packer = new BatchPacker(topicIndex, eventsPerBatch + 8);
     const counts = emptyCounts();
     const now = new Date().toISOString();
-    while (events.length < eventsPerBatch) {
+    while (packer.size < eventsPerBatch) {
         const next = units.next();
         if (next.done) break;
         for (const { dataset, record } of next.value) {
-            events.push(toEvent(topics[dataset], record, now));
+            packer.add(toEvent(topics[dataset], record, now));
             counts[dataset]++;
         }
     }
-    return { events, counts };
+    return { packed: packer.finish(), counts };
 }
 
 /** Tells of an outage once when it starts, however many batches are retrying, and once when it ends. */

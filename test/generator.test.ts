@@ -1,10 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { Partitioners } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { prefixedTopics } from "../producer/cli/target";
 import { datasetNames, RawDatasetName } from "../lib/datasets";
 import { GeneratedRecord, generateUnits, seedProfile } from "../producer/generator";
 import { generatorFirstId, seedIdLimit } from "../producer/idRanges";
 import { KafkaSettings } from "../producer/kafka";
+import { fastDefaultPartitioner } from "../producer/partitioner";
 import { readSeeds } from "../producer/seeds";
 import { streamUnits } from "../producer/stream";
 import { CliRun, startCli } from "./helpers/cli";
@@ -109,6 +111,44 @@ describe("the order generator", () => {
         expect(Number(rows[0].total)).toBeCloseTo(1672 + generatedCents / 100, 2);
     });
 
+    it("partitions every key as kafkajs's (and Java's) default partitioner does", () => {
+        const ours = fastDefaultPartitioner();
+        const theirs = Partitioners.DefaultPartitioner();
+        const keys = ["", "a", "ab", "abc", "abcd", "abcde", "żółw", ...Array.from({ length: 5_000 }, (_, i) => String(generatorFirstId(3) + i * 7))];
+        for (const partitions of [1, 2, 3, 7, 12]) {
+            const partitionMetadata = Array.from({ length: partitions }, (_, i) => ({ partitionErrorCode: 0, partitionId: i, leader: 1, replicas: [1], isr: [1] }));
+            const partitionOf = (partitioner: typeof ours, key: string) => partitioner({ topic: "t", partitionMetadata, message: { key, value: "" } });
+            expect(keys.filter(key => partitionOf(ours, key) !== partitionOf(theirs, key))).toEqual([]);
+        }
+    });
+
+    it("streams through producer threads exactly what it generates, each record once, keyed to kafkajs's partitions", async () => {
+        const prefix = uniquePrefix("threads");
+        const topics = prefixedTopics(prefix);
+        await createTopics(brokers, Object.values(topics), 3);
+        const summary = await streamUnits(generateUnits(profile, { seed: 12, count: 20_000 }), { kafka, topics, threads: 2, batchSize: 700 });
+        const expected = generate(12, 20_000);
+        expect(summary.failure).toBeUndefined();
+        expect(summary.total).toBe(20_000);
+        expect(summary.unacknowledged).toEqual({ raw_customers: 0, raw_orders: 0, raw_payments: 0 });
+
+        const onTopics = await readTopics(brokers, Object.values(topics));
+        const partitioner = Partitioners.DefaultPartitioner();
+        const partitionMetadata = [0, 1, 2].map(partitionId => ({ partitionErrorCode: 0, partitionId, leader: 1, replicas: [1], isr: [1] }));
+        for (const dataset of datasetNames) {
+            const records = onTopics.filter(r => r.topic === topics[dataset]);
+            for (const r of records) expect(r.partition).toBe(partitioner({ topic: r.topic, partitionMetadata, message: { key: r.key, value: r.value } }));
+            const sent = records.map(r => {
+                const { event_ts, ...record } = JSON.parse(r.value);
+                expect(r.key).toBe(String(record.id));
+                return record;
+            });
+            const byId = (a: Record<string, unknown>, b: Record<string, unknown>) => (a.id as number) - (b.id as number);
+            expect(sent.sort(byId)).toEqual(ofDataset(expected, dataset).sort(byId));
+            expect(summary.sent[dataset]).toBe(sent.length);
+        }
+    });
+
     it("from the command line, stops on Ctrl-C with a summary and leaves no unit half-sent", async () => {
         const { prefix, topics } = await pipeline.seededTopics("sigint");
         const run = runGenerate(["--rate", "400", "--seed", "5", "--brokers", brokers, "--topic-prefix", prefix, "--json"]);
@@ -181,9 +221,12 @@ describe("the generator when its broker goes away", () => {
         ]);
     }
 
-    it("rides out a paused broker: the topics hold exactly what the summary counts, each key once", async () => {
+    it.each([
+        ["", []],
+        [" (producers in 2 threads)", ["--threads", "2"]],
+    ])("rides out a paused broker%s: the topics hold exactly what the summary counts, each key once", async (_, extraArgs) => {
         const { prefix, topics } = await freshTopics("paused");
-        const run = generateSlowly(prefix, 21);
+        const run = generateSlowly(prefix, 21, extraArgs);
         await run.waitFor("stderr", "generating with seed");
         await sleep(2_000);
         process.kill(broker.pid, "SIGSTOP");

@@ -6,7 +6,7 @@ import { generateUnits, seedProfile } from "../generator";
 import { maxGeneratorSeed } from "../idRanges";
 import { defaultRequestTimeoutMs } from "../kafka";
 import { seedRows } from "../seeds";
-import { defaultRetryForMs, emptySummary, streamUnits, StreamSummary } from "../stream";
+import { defaultRetryForMs, defaultThreads, emptySummary, streamUnits, StreamSummary } from "../stream";
 import { integerFlag, runCli } from "./run";
 import { repoDir, resolveKafkaTarget } from "./target";
 
@@ -37,6 +37,8 @@ send the rest.
   --seeds-dir DIR     the seeds the distributions are learned from (default: seeds)
   --batch-size N      events per produce request (default 1000)
   --max-in-flight N   unacknowledged batches, each on its own producer (default 4)
+  --threads N         worker threads the producers run in, so that encoding runs beside
+                      generating (default ${defaultThreads}; 0: all on one thread)
   --json              print the summary as JSON on stdout (the readable one goes to stderr)
   -h, --help          this help
 
@@ -54,6 +56,7 @@ const flags = {
     "seeds-dir": { type: "string", default: path.join(repoDir, "seeds") },
     "batch-size": { type: "string", default: "1000" },
     "max-in-flight": { type: "string", default: "4" },
+    threads: { type: "string", default: String(defaultThreads) },
     json: { type: "boolean" },
     help: { type: "boolean", short: "h" },
 } as const;
@@ -83,6 +86,7 @@ runCli(usage, async () => {
     const requestTimeoutMs = integerFlag("request-timeout", values["request-timeout"], { min: 100, max: 600_000 })!;
     const batchSize = integerFlag("batch-size", values["batch-size"], { min: 1 });
     const maxInFlight = integerFlag("max-in-flight", values["max-in-flight"], { min: 1, max: 64 });
+    const threads = integerFlag("threads", values.threads, { min: 0, max: 16 });
     const target = resolveKafkaTarget({ brokers: values.brokers, topicPrefix: values["topic-prefix"] });
     const profile = seedProfile(seedRows(values["seeds-dir"]));
     // This command again, less what a continuation changes.
@@ -129,6 +133,7 @@ runCli(usage, async () => {
         rate,
         batchSize,
         maxInFlight,
+        threads,
         retryForMs,
         requestTimeoutMs,
         signal: stop.signal,
