@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs a pulumi command on a stack with a local file state backend, no Pulumi account needed:
 # `npm run up` (the main job: the whole playground on local Docker), `npm run preview`,
-# `npm run destroy`. STACK picks the stack (default dev); extra arguments go to pulumi.
+# `npm run destroy`, `npm run output` (and the producer commands, which read the outputs through
+# it). STACK picks the stack (default dev); extra arguments go to pulumi. The one place that
+# says where the state is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,10 +18,18 @@ export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$PWD/.pulumi-state}"
 # Local stacks hold no secrets; set a real passphrase for stacks that do.
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-}"
 
+stack="${STACK:-dev}"
 command="$1"
 shift
-pulumi stack select "${STACK:-dev}" --create
 case "$command" in
-    up | destroy) pulumi "$command" --yes "$@" ;;
-    *) pulumi "$command" "$@" ;;
+    # Reading a stack never creates one.
+    stack) pulumi stack "$@" --stack "$stack" ;;
+    up | destroy)
+        pulumi stack select "$stack" --create
+        pulumi "$command" --yes "$@"
+        ;;
+    *)
+        pulumi stack select "$stack" --create
+        pulumi "$command" "$@"
+        ;;
 esac

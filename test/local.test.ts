@@ -152,7 +152,7 @@ describe("local mode on a real Docker engine", () => {
         expect(printed.stdout.trim(), printed.output).toBe(outputs.psqlUrl.value);
 
         // The producer commands read the same outputs with the CLI npm run up uses, on PATH or not.
-        const fromCli = stackOutputs({ ...env, STACK: alice.name, PATH: "/usr/bin:/bin" });
+        const fromCli = stackOutputs({ ...env, HOME: process.env.HOME, STACK: alice.name, PATH: "/usr/bin:/bin" });
         expect(fromCli.kafkaBootstrapServers).toBe(`127.0.0.1:${alice.portBase}`);
         const state = await alice.stack.exportStack();
         expect(state.deployment.resources.filter((r: { type: string }) => r.type.endsWith(":SqlObject"))).toEqual([]);

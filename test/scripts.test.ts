@@ -38,6 +38,7 @@ describe("scripts/common.sh", () => {
     }
 
     it.each([
+        {},
         { HOME: "/home/dev" },
         { HOME: "/home/dev", XDG_CACHE_HOME: "/var/cache/dev" },
         { HOME: "/home/dev", XDG_CACHE_HOME: "/var/cache/dev", JSS_CACHE_DIR: "/srv/jss" },

@@ -1,7 +1,5 @@
 import { execFileSync } from "node:child_process";
-import * as fs from "node:fs";
 import * as path from "node:path";
-import { cacheDir } from "../../lib/cacheDir";
 import { datasetNames } from "../../lib/datasets";
 import { kafkaSettingsFromEnv, KafkaSettings } from "../kafka";
 
@@ -16,44 +14,25 @@ export interface KafkaTarget {
     origin: string;
 }
 
-/** The outputs of the current stack (STACK, default dev), read with the same backend defaults as scripts/pulumi.sh. */
+/**
+ * The outputs of the current stack (STACK, default dev), read as `npm run output` reads them
+ * (scripts/pulumi.sh: the same backend, the same pulumi CLI, on PATH or built).
+ */
 export function stackOutputs(env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
     const stack = env.STACK || "dev";
-    const backend = env.PULUMI_BACKEND_URL || `file://${path.join(repoDir, ".pulumi-state")}`;
     try {
-        const json = execFileSync(pulumiCli(env), ["stack", "output", "--json", "--stack", stack], {
+        const json = execFileSync("bash", [path.join(repoDir, "scripts", "pulumi.sh"), "stack", "output", "--json"], {
             cwd: repoDir,
-            env: { ...env, PULUMI_BACKEND_URL: backend, PULUMI_CONFIG_PASSPHRASE: env.PULUMI_CONFIG_PASSPHRASE ?? "" },
+            env: { ...env, STACK: stack },
             encoding: "utf8",
             stdio: ["ignore", "pipe", "pipe"],
         });
         return JSON.parse(json) as Record<string, unknown>;
     } catch (err) {
-        const e = err as Error & { code?: string; stderr?: string };
-        const why = (e.stderr || e.message).trim();
-        throw new Error(`cannot read the outputs of stack "${stack}" (backend ${backend}): ${why}`);
+        const e = err as Error & { stderr?: string };
+        const why = (e.stderr || e.message).trim().split("\n").filter(line => !line.startsWith("pulumi-engine:")).join("\n");
+        throw new Error(`cannot read the outputs of stack "${stack}": ${why}`);
     }
-}
-
-/**
- * The pulumi CLI that `npm run up` uses: the one on PATH, else the one scripts/pulumi-engine.sh
- * built into its cache (for the @pulumi/pulumi version package.json pins).
- */
-export function pulumiCli(env: NodeJS.ProcessEnv = process.env): string {
-    const executable = (file: string) => {
-        try {
-            fs.accessSync(file, fs.constants.X_OK);
-            return true;
-        } catch {
-            return false;
-        }
-    };
-    const onPath = (env.PATH ?? "").split(path.delimiter).filter(Boolean).map(dir => path.join(dir, "pulumi")).find(executable);
-    if (onPath) return onPath;
-    const version = (require(path.join(repoDir, "package.json")) as { dependencies: Record<string, string> }).dependencies["@pulumi/pulumi"];
-    const built = path.join(cacheDir(env), `pulumi-v${version}`, "bin", "pulumi");
-    if (executable(built)) return built;
-    throw new Error(`no pulumi CLI: none on PATH, and none built yet in ${built} (npm run up builds it)`);
 }
 
 export function prefixedTopics(prefix: string): Record<string, string> {
