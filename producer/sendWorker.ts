@@ -9,7 +9,7 @@ import { sendBatchUntilAcknowledged } from "./send";
  * Where the generator's idempotent producers run: on the generating thread (the default), or in
  * worker threads (--threads). kafkajs spends about 80% of the generator's time encoding produce
  * requests (a Buffer per record, CRC32C in JavaScript) on the thread that calls it; in threads of
- * their own, that runs beside the generating, on another core, at about 50 MB of RSS per thread
+ * their own, that runs beside the generating, on another core, at 50 to 60 MB of RSS per thread
  * (bench/README.md). Either way the generating thread packs each batch into one buffer (handed
  * to a thread without copying) for one producer that carries nothing else meanwhile, which sends
  * it until it is acknowledged or given up on, and says which.

@@ -63,7 +63,7 @@ interface Batch {
 
 /**
  * No producer threads by default: they make the generator faster when a core is free (kafkajs's
- * encoding, the bulk of the work, then runs beside the generating) but cost about 50 MB of RSS
+ * encoding, the bulk of the work, then runs beside the generating) but cost 50 to 60 MB of RSS
  * each; bench/README.md has the figures.
  */
 export const defaultThreads = 0;
