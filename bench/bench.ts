@@ -11,6 +11,7 @@ import { readSeeds } from "../producer/seeds";
 import { seedsWithPayments } from "../testkit/bigSeeds";
 import { createTopics, uniquePrefix } from "../testkit/kafkaTopics";
 import { startKafka } from "../testkit/services/kafka";
+import { measurePreview, previewTargetsMet, renderPreviewRatios, renderPreviewTable } from "./preview";
 
 /**
  * `npm run bench`: the producer's throughput and memory on a loopback Kafka broker, next to two
@@ -27,8 +28,9 @@ Starts a loopback Kafka broker, then measures: seeding the seed files, validatin
 generated seed files of 1M and 5M payments, and the producers: after a warm-up of each, the
 generator (as is, and with --threads 2), Kafka's Java ProducerPerformance and librdkafka
 (confluent-kafka, installed into a virtualenv in the cache directory on first use) for 1,000,000
-records each, in two interleaved rounds, then the generator for 10M events. Prints a table and
-the generator's ratios to the two reference producers.
+records each, in two interleaved rounds, then the generator for 10M events; then pulumi preview
+and a no-op pulumi up of the program against an empty Pulumi program (bench/preview.ts). Prints
+the tables, the generator's ratios to the two reference producers, and the preview ratios.
 
   --quick     one round of the producers (still of 1,000,000 records each), no 10M run, and
               seed files of 100,000 and 1,000,000 payments
@@ -149,6 +151,8 @@ async function main(): Promise<void> {
         const threadedRatios = [rate(compared.threaded) / rate(compared.java), rate(compared.threaded) / rate(compared.librdkafka)];
         const generatorRuns = [...compared.generator, ...(big ? [big] : [])];
         const peakRss = Math.max(...generatorRuns.map(r => r.peakRssMb));
+        log("timing pulumi preview and a no-op up against an empty program");
+        const preview = await measurePreview({ kafkaBrokers: kafka.brokers, runs: values.quick ? 2 : 4, log });
         console.log(renderTable(rows));
         console.log("");
         const records = `${comparedRecords.toLocaleString("en-US")} records of ${recordSize} B, ${rounds === 1 ? "one round" : `${rounds} rounds`}`;
@@ -158,7 +162,12 @@ async function main(): Promise<void> {
             `peak RSS ${Math.max(...compared.threaded.map(r => r.peakRssMb)).toFixed(0)} MB`);
         console.log(`generator peak RSS: ${generatorRuns.map(r => `${r.peakRssMb.toFixed(0)} MB at ${r.events.toLocaleString("en-US")}`).join(", ")} (target < ${targets.maxRssMb} MB)`);
         console.log(`load average (1 min) before the producers: ${load}, after: ${loadAverage()}; ${os.cpus().length} CPUs`);
-        if (javaRatio < targets.minJavaRatio || librdkafkaRatio < targets.minLibrdkafkaRatio || peakRss >= targets.maxRssMb) {
+        console.log("");
+        console.log(renderPreviewTable(preview));
+        console.log("");
+        for (const line of renderPreviewRatios(preview)) console.log(line);
+        if (javaRatio < targets.minJavaRatio || librdkafkaRatio < targets.minLibrdkafkaRatio || peakRss >= targets.maxRssMb ||
+            !previewTargetsMet(preview)) {
             console.log("TARGET MISSED");
             process.exitCode = 1;
         }
