@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { cacheDir } from "../lib/cacheDir";
-import { prefixedTopics } from "../producer/cli/target";
+import { prefixedTopics } from "../cli/target";
 import { toEvent } from "../producer/events";
 import { generateUnits, seedProfile } from "../producer/generator";
 import { readSeeds } from "../producer/seeds";

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import * as path from "node:path";
-import { prefixedTopics } from "../producer/cli/target";
+import { prefixedTopics } from "../cli/target";
 import { seedTopics } from "../producer/seed";
 
 /**

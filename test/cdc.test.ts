@@ -286,7 +286,7 @@ describe("the models over CDC tables", () => {
 
 describe("npm run scenario with the CDC scenarios", () => {
     const cli = (args: string[], env: NodeJS.ProcessEnv = process.env) =>
-        promisify(execFile)(process.execPath, ["--import", "tsx", "producer/cli/scenario.ts", ...args], { cwd: path.join(__dirname, ".."), timeout: 60_000, env });
+        promisify(execFile)(process.execPath, ["--import", "tsx", "cli/scenario.ts", ...args], { cwd: path.join(__dirname, ".."), timeout: 60_000, env });
 
     it("--list names them and what each trips", async () => {
         const { stdout } = await cli(["--list"]);

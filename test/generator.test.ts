@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Partitioners } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { prefixedTopics } from "../producer/cli/target";
+import { prefixedTopics } from "../cli/target";
 import { datasetNames, RawDatasetName } from "../lib/datasets";
 import { GeneratedRecord, generateUnits, seedProfile } from "../producer/generator";
 import { generatorFirstId, seedIdLimit } from "../producer/idRanges";

@@ -7,20 +7,23 @@ const repo = path.resolve(__dirname, "..");
 
 /**
  * The layers, bottom up: lib/ (the shared vocabulary: datasets, Kafka settings, SQL) under
- * producer/ (the Kafka and SQL clients and CLIs) and components/ (the Pulumi components), under
- * index.ts. Test kit, benchmark and tests sit on top. A dynamic provider loads its producer code
- * by path at run time (a serialized closure cannot import it), which is not an import.
+ * producer/ (what writes events and rows), watch/ (what reads the failure views) and components/
+ * (the Pulumi components); the commands in cli/ over producer/ and watch/, index.ts over
+ * components/. Test kit, benchmark and tests sit on top. A dynamic provider loads its producer
+ * code by path at run time (a serialized closure cannot import it), which is not an import.
  */
 const allowed: Record<string, string[]> = {
     lib: ["lib"],
     producer: ["lib", "producer"],
+    watch: ["lib", "watch"],
+    cli: ["lib", "producer", "watch", "cli"],
     components: ["lib", "components"],
     "index.ts": ["lib", "components", "producer"],
     scripts: ["lib", "scripts"],
     providers: ["providers"],
     testkit: ["lib", "producer", "testkit"],
-    bench: ["lib", "producer", "testkit", "bench"],
-    test: ["lib", "producer", "components", "testkit", "test", "scripts", "index.ts"],
+    bench: ["lib", "producer", "cli", "testkit", "bench"],
+    test: ["lib", "producer", "watch", "cli", "components", "testkit", "test", "scripts", "index.ts"],
 };
 
 function layerOf(file: string): string {

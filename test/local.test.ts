@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { Stack } from "@pulumi/pulumi/automation";
 import { copyProject, engineEnv, newStack, resourceCount, StepLog } from "./helpers/engine";
 import { readTopics, testKafka } from "../testkit/kafkaTopics";
-import { stackOutputs } from "../producer/cli/target";
+import { stackOutputs } from "../cli/target";
 import { docker, labelled } from "../testkit/services/docker";
 import { freePortBlock, runProcess } from "../testkit/services/process";
 

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { loadSqlProject, relationKey } from "../lib/sqlProject";
-import { prefixedTopics, resolveKafkaTarget } from "../producer/cli/target";
+import { prefixedTopics, resolveKafkaTarget } from "../cli/target";
 import { datasetNames } from "../lib/datasets";
 import { generatorIdBase, ScenarioIds, seedIdLimit } from "../producer/idRanges";
 import { KafkaSettings } from "../producer/kafka";
@@ -92,7 +92,7 @@ describe("failure scenarios", () => {
         const { prefix, topics } = await pipeline.seededTopics("dup-order");
         const { stdout } = await promisify(execFile)(
             process.execPath,
-            ["--import", "tsx", "producer/cli/scenario.ts", "duplicate-order", "--brokers", brokers, "--topic-prefix", prefix],
+            ["--import", "tsx", "cli/scenario.ts", "duplicate-order", "--brokers", brokers, "--topic-prefix", prefix],
             { cwd: repo, timeout: 60_000 },
         );
         expect(stdout).toContain("duplicate-order: sent 1 event(s)");

@@ -5,7 +5,7 @@ import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { datasets } from "../lib/datasets";
 import { readSeeds } from "../producer/seeds";
-import { pollCounts, renderSnapshot, Snapshot, snapshots, watchedRelations } from "../producer/watch";
+import { pollCounts, renderSnapshot, Snapshot, snapshots, watchedRelations } from "../watch/watch";
 import { startCli } from "./helpers/cli";
 import { Warehouse } from "./helpers/warehouse";
 import { PostgresServer, startPostgres } from "../testkit/services/postgres";
@@ -77,7 +77,7 @@ describe("watch", () => {
         const duplicates = (await warehouse.rows("public_etl_failure.unique_orders_order_id")).length;
         const { stdout } = await promisify(execFile)(
             process.execPath,
-            ["--import", "tsx", "producer/cli/watch.ts", "--once", "--poll", "--url", warehouse.url],
+            ["--import", "tsx", "cli/watch.ts", "--once", "--poll", "--url", warehouse.url],
             { cwd: repo, timeout: 60_000 },
         );
         expect(stdout).toMatch(/^marts\n  customers\s+100$/m);

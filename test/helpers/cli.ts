@@ -4,7 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 const repo = path.join(__dirname, "..", "..");
 
-/** A command of producer/cli running as a child process, as a user runs it, with its output so far. */
+/** A command of cli running as a child process, as a user runs it, with its output so far. */
 export interface CliRun {
     child: ChildProcessWithoutNullStreams;
     readonly stdout: string;
@@ -15,9 +15,9 @@ export interface CliRun {
     exitCode(timeoutMs: number): Promise<number>;
 }
 
-/** `npm run <command> -- ARGS`: producer/cli/<command>.ts under tsx. */
+/** `npm run <command> -- ARGS`: cli/<command>.ts under tsx. */
 export function startCli(command: string, args: string[]): CliRun {
-    const child = spawn(process.execPath, ["--import", "tsx", `producer/cli/${command}.ts`, ...args], { cwd: repo, stdio: "pipe" });
+    const child = spawn(process.execPath, ["--import", "tsx", `cli/${command}.ts`, ...args], { cwd: repo, stdio: "pipe" });
     child.stdin.end();
     const output = { stdout: "", stderr: "" };
     child.stdout.on("data", d => (output.stdout += d));

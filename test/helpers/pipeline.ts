@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import { prefixedTopics } from "../../producer/cli/target";
+import { prefixedTopics } from "../../cli/target";
 import { seedTopics } from "../../producer/seed";
 import { createTopics, uniquePrefix } from "../../testkit/kafkaTopics";
 import { copyTopicsToWarehouse, Warehouse } from "./warehouse";

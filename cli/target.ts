@@ -1,10 +1,10 @@
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
-import { datasetNames } from "../../lib/datasets";
-import { kafkaSettingsFromEnv, KafkaSettings } from "../kafka";
+import { datasetNames } from "../lib/datasets";
+import { kafkaSettingsFromEnv, KafkaSettings } from "../producer/kafka";
 
 /** The repository root: the CLIs run from anywhere and still find sql/, seeds/ and the stack state. */
-export const repoDir = path.resolve(__dirname, "..", "..");
+export const repoDir = path.resolve(__dirname, "..");
 
 export interface KafkaTarget {
     kafka: KafkaSettings;

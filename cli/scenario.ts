@@ -1,10 +1,10 @@
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { Client } from "pg";
-import { loadSqlProject } from "../../lib/sqlProject";
-import { datasetNames } from "../../lib/datasets";
-import { cdcScenarios, findCdcScenario, runCdcScenario } from "../cdcScenarios";
-import { failureViewOf, findScenario, runScenario, scenarios, trippedViews } from "../scenarios";
+import { loadSqlProject } from "../lib/sqlProject";
+import { datasetNames } from "../lib/datasets";
+import { cdcScenarios, findCdcScenario, runCdcScenario } from "../producer/cdcScenarios";
+import { failureViewOf, findScenario, runScenario, scenarios, trippedViews } from "../producer/scenarios";
 import { runCli, UsageError } from "./run";
 import { repoDir, resolveKafkaTarget, stackOutputs } from "./target";
 

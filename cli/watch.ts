@@ -1,8 +1,8 @@
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { loadSqlProject } from "../../lib/sqlProject";
-import { datasetNames } from "../../lib/datasets";
-import { CountChange, defaultReconnectForMs, maxReconnectDelayMs, renderSnapshot, watchedRelations, watchSnapshots } from "../watch";
+import { loadSqlProject } from "../lib/sqlProject";
+import { datasetNames } from "../lib/datasets";
+import { CountChange, defaultReconnectForMs, maxReconnectDelayMs, renderSnapshot, watchedRelations, watchSnapshots } from "../watch/watch";
 import { integerFlag, runCli } from "./run";
 import { repoDir, resolvePsqlUrl } from "./target";
 

@@ -1,12 +1,12 @@
 import { randomInt } from "node:crypto";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { datasetNames } from "../../lib/datasets";
-import { generateUnits, seedProfile } from "../generator";
-import { maxGeneratorSeed } from "../idRanges";
-import { defaultRequestTimeoutMs } from "../kafka";
-import { seedRows } from "../seeds";
-import { defaultRetryForMs, defaultThreads, emptySummary, streamUnits, StreamSummary } from "../stream";
+import { datasetNames } from "../lib/datasets";
+import { generateUnits, seedProfile } from "../producer/generator";
+import { maxGeneratorSeed } from "../producer/idRanges";
+import { defaultRequestTimeoutMs } from "../producer/kafka";
+import { seedRows } from "../producer/seeds";
+import { defaultRetryForMs, defaultThreads, emptySummary, streamUnits, StreamSummary } from "../producer/stream";
 import { integerFlag, runCli } from "./run";
 import { repoDir, resolveKafkaTarget } from "./target";
 
