@@ -78,7 +78,7 @@ const cdc = config.cdc && cdcServer && new CdcDatabase("cdc", {
     admin: cdcServer,
     database: config.cdc.database,
     createDatabase: postgres !== undefined,
-    seeds: seeds && { dir: seedsDir, fingerprints: seeds.fingerprints },
+    seeds: seeds && { dir: seedsDir, hash: seeds.hash },
 }, { dependsOn: postgres ? [postgres] : [] });
 
 // The datasets that travel through Kafka: all but those read from PostgreSQL by CDC.
@@ -95,7 +95,7 @@ const topics = new Topics("topics", {
 // after it was recreated gets a new epoch, and its source is rebuilt.
 const seeder = seeds && new Seeder("seed", {
     seedsDir,
-    seedFingerprints: seeds.fingerprints,
+    seedsHash: seeds.hash,
     topics: topics.topicNames,
     bootstrapServers: kafka.bootstrapServers,
     tls: kafka.tls,

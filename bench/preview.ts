@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { startKafka } from "../testkit/services/kafka";
 import { startPostgres } from "../testkit/services/postgres";
+import { programFiles } from "../testkit/programFiles";
 
 /**
  * `pulumi preview` and a no-op `pulumi up` of this program in external mode, next to an empty
@@ -28,8 +29,6 @@ import { startPostgres } from "../testkit/services/postgres";
  */
 
 const repo = path.join(__dirname, "..");
-/** What test/engine.test.ts copies: the program and what it reads at run time. */
-const programFiles = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components", "lib", "producer", "sql", "seeds"];
 export const previewTargets = { maxRatio: 1.5 };
 
 export interface PreviewBenchOptions {

@@ -16,7 +16,8 @@ export interface KafkaTarget {
 
 /**
  * The outputs of the current stack (STACK, default dev), read as `npm run output` reads them
- * (scripts/pulumi.sh: the same backend, the same pulumi CLI, on PATH or built).
+ * (scripts/pulumi.sh: the same backend, the same pulumi CLI, on PATH or built). What pulumi.sh
+ * says goes to stderr as it comes: a first run may build the engine, which takes minutes.
  */
 export function stackOutputs(env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
     const stack = env.STACK || "dev";
@@ -25,13 +26,12 @@ export function stackOutputs(env: NodeJS.ProcessEnv = process.env): Record<strin
             cwd: repoDir,
             env: { ...env, STACK: stack },
             encoding: "utf8",
-            stdio: ["ignore", "pipe", "pipe"],
+            stdio: ["ignore", "pipe", "inherit"],
+            maxBuffer: 64 << 20,
         });
         return JSON.parse(json) as Record<string, unknown>;
     } catch (err) {
-        const e = err as Error & { stderr?: string };
-        const why = (e.stderr || e.message).trim().split("\n").filter(line => !line.startsWith("pulumi-engine:")).join("\n");
-        throw new Error(`cannot read the outputs of stack "${stack}": ${why}`);
+        throw new Error(`cannot read the outputs of stack "${stack}" (pulumi said why, above): ${(err as Error).message.split("\n")[0]}`);
     }
 }
 

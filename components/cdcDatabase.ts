@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { cdcSchema, cdcTableObjects, publicationName, publicationTables, replicationRoleName } from "../lib/cdc";
 import { PostgresServer } from "../lib/config";
 import { SqlConnection } from "../lib/sqlObject";
-import { RawDatasetName, seedsHash } from "../lib/datasets";
+import { RawDatasetName } from "../lib/datasets";
 import { SqlObjectGraph } from "./sqlObjectGraph";
 
 export interface CdcDatabaseArgs {
@@ -17,8 +17,8 @@ export interface CdcDatabaseArgs {
     database: string;
     /** Create that database (a PostgreSQL of the stack's own); else it must exist. */
     createDatabase: boolean;
-    /** Seed the tables from this directory, already checked with checkSeeds, whose fingerprints these are. */
-    seeds?: { dir: string; fingerprints: Partial<Record<RawDatasetName, string>> };
+    /** Seed the tables from this directory, already checked with checkSeeds, which gave this hash. */
+    seeds?: { dir: string; hash: string };
 }
 
 interface CdcSeedingState {
@@ -165,7 +165,7 @@ export class CdcDatabase extends pulumi.ComponentResource {
             const seeding = new CdcSeeding(`${name}-seeding`, {
                 connection,
                 seedsDir: path.resolve(args.seeds.dir),
-                seedsHash: seedsHash(args.seeds.fingerprints, args.datasets),
+                seedsHash: args.seeds.hash,
                 datasets: args.datasets,
                 seedModule: path.join(__dirname, "..", "producer", "cdcSeed.ts"),
             }, { parent: this, dependsOn: tables, additionalSecretOutputs: ["connection"] });

@@ -1,13 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
-import { RawDatasetName, seedsHash } from "../lib/datasets";
 import { SaslCredentials } from "../lib/kafka";
 
 export interface SeederArgs {
     /** The seed CSVs, already checked with checkSeeds: a bad row must fail before anything is declared. */
     seedsDir: string;
-    /** checkSeeds' fingerprints of those files: an edited file makes the next `up` send its new rows. */
-    seedFingerprints: Partial<Record<RawDatasetName, string>>;
+    /** checkSeeds' hash of those files: an edited file makes the next `up` send its new rows. */
+    seedsHash: string;
     /** Topic for each dataset name. */
     topics: Record<string, string>;
     bootstrapServers: pulumi.Input<string[]>;
@@ -140,7 +139,7 @@ export class Seeder extends pulumi.ComponentResource {
         const seedsDir = path.resolve(args.seedsDir);
         const seeding = new Seeding(`${name}-seeding`, {
             seedsDir,
-            seedsHash: seedsHash(args.seedFingerprints, Object.keys(args.topics) as RawDatasetName[]),
+            seedsHash: args.seedsHash,
             topics: args.topics,
             bootstrapServers: args.bootstrapServers,
             tls: args.tls,

@@ -120,6 +120,8 @@ interface KeySpec {
     choices?: readonly string[];
     /** Inclusive bounds of an integer or port (ports: 1 to 65535 unless given). */
     range?: readonly [number, number];
+    /** An empty value means something (else it is refused). */
+    emptyAllowed?: boolean;
 }
 
 const both: Mode[] = ["local", "external"];
@@ -131,7 +133,7 @@ export const configKeys = {
     seed: { kind: "boolean", modes: both, description: "send seeds/*.csv to the topics once (default: true)" },
     sqlObjects: { kind: "boolean", modes: both, description: "manage the Materialize SQL objects (connection, sources, views); false leaves them to dbt and exports dbtProfile (default: true)" },
     cluster: { kind: "string", modes: both, description: "Materialize cluster for sources, materialized views and indexes (default: quickstart)" },
-    topicPrefix: { kind: "string", modes: both, description: "prefix of every topic name (default: none locally, \"<stack>.\" in external mode)" },
+    topicPrefix: { kind: "string", emptyAllowed: true, modes: both, description: "prefix of every topic name; \"\" for none (default: none locally, \"<stack>.\" in external mode)" },
     topicPartitions: { kind: "integer", range: [1, 1000], modes: both, description: "partitions per topic (default: 1)" },
     topicReplicationFactor: { kind: "integer", range: [1, 10], modes: both, description: "replication factor per topic (default: 1)" },
     topicConfig: { kind: "object", modes: both, description: "topic-level settings, e.g. {\"retention.ms\": \"-1\"}" },
@@ -200,7 +202,7 @@ type KeyValue<S extends KeySpec> = S["kind"] extends "integer" | "port" ? number
 function configReader(problems: string[]) {
     const namespace = pulumi.getProject();
     const config = new pulumi.Config();
-    const secretKeys = secretKeysOfStackFile(pulumi.getStack());
+    const secretKeys = secretKeysOfStack(pulumi.getStack());
     const label = (key: ConfigKey) => `${namespace}:${key}`;
 
     const parse = (key: ConfigKey, value: string): unknown => {
@@ -209,7 +211,7 @@ function configReader(problems: string[]) {
             problems.push(`${label(key)}: ${problem}`);
             return undefined;
         };
-        if (value.trim() === "") return complain("must not be empty");
+        if (value.trim() === "" && !spec.emptyAllowed) return complain("must not be empty");
         if (spec.choices && !spec.choices.includes(value)) return complain(`"${value}" is not one of ${spec.choices.join(", ")}`);
         switch (spec.kind) {
             case "integer":
@@ -401,13 +403,16 @@ export function readConfig(): StackConfig {
 }
 
 /**
- * The keys stored encrypted in the stack's settings file (Pulumi.<stack>.yaml, `secure:` values),
- * to catch a password set without --secret. Undefined when there is no such file to read (config
- * given another way): then every value is trusted.
+ * The config keys whose values are secrets, to catch a password set without --secret: as the
+ * engine lists them for the program (PULUMI_CONFIG_SECRET_KEYS, covering stack files, ESC
+ * environments and --config alike), else as the stack's settings file has them (`secure:`
+ * values). Undefined when neither says: then every value is trusted.
  */
-function secretKeysOfStackFile(stack: string): Set<string> | undefined {
-    // Only a program the engine runs has a stack; under test mocks there is no file to read.
+function secretKeysOfStack(stack: string): Set<string> | undefined {
+    // Only a program the engine runs has a stack; under test mocks there is nothing to read.
     if (!pulumi.runtime.hasEngine()) return undefined;
+    const listed = process.env.PULUMI_CONFIG_SECRET_KEYS;
+    if (listed) return new Set(JSON.parse(listed) as string[]);
     // The engine runs the program in the project directory, beside the stack files.
     const file = `Pulumi.${stack}.yaml`;
     if (!fs.existsSync(file)) return undefined;

@@ -1,5 +1,3 @@
-import { createHash } from "node:crypto";
-
 /**
  * The three raw datasets of jaffle_shop. Everything that handles raw events (the producer, the
  * topics, the Materialize sources, the PostgreSQL test tables) reads their shape from here.
@@ -36,20 +34,6 @@ export const datasets: readonly Dataset[] = [
 ];
 
 export const datasetNames: readonly RawDatasetName[] = datasets.map(d => d.name);
-
-/**
- * One hash for the seed files of some datasets, from each file's fingerprint (checkSeeds): it
- * changes when one of those files does, and only then.
- */
-export function seedsHash(fingerprints: Partial<Record<RawDatasetName, string>>, names: readonly RawDatasetName[]): string {
-    const hash = createHash("sha256");
-    for (const name of [...names].sort()) {
-        const fingerprint = fingerprints[name];
-        if (fingerprint === undefined) throw new Error(`no fingerprint of the ${name} seed file`);
-        hash.update(`${name}=${fingerprint}\n`);
-    }
-    return hash.digest("hex").slice(0, 16);
-}
 
 /** A raw row with typed values, as it travels in an event's JSON value. */
 export type RawRecord = Record<string, string | number | null>;

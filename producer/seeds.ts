@@ -2,7 +2,7 @@ import { createHash, Hash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { CsvError, Options, parse } from "csv-parse/sync";
-import { ColumnType, Dataset, datasets, RawDatasetName, RawRecord } from "../lib/datasets";
+import { ColumnType, Dataset, datasets, RawRecord } from "../lib/datasets";
 
 /** One validated seed row and where it came from, so errors can name the line. */
 export interface SeedRow {
@@ -46,17 +46,19 @@ export function validateSeeds(seedsDir: string, only: readonly Dataset[] = datas
 
 export interface CheckedSeeds {
     rows: number;
-    /** Per dataset, a hash of its seed file's bytes: what seeding compares to notice an edited file. */
-    fingerprints: Partial<Record<RawDatasetName, string>>;
+    /**
+     * A hash of the seed files (each file's name and bytes, in dataset order): what seeding compares
+     * to notice an edited file. Stacks record it, so its form must not change.
+     */
+    hash: string;
 }
 
-/** validateSeeds, also fingerprinting each file in the same single read. */
+/** validateSeeds, also hashing the files in the same single read. */
 export function checkSeeds(seedsDir: string, only: readonly Dataset[] = datasets): CheckedSeeds {
-    const hashes = new Map(only.map(dataset => [dataset, createHash("sha256")]));
+    const hash = createHash("sha256");
     let rows = 0;
-    for (const _row of allRows(seedsDir, only, hashes)) rows++;
-    const fingerprints = Object.fromEntries([...hashes].map(([dataset, hash]) => [dataset.name, hash.digest("hex").slice(0, 16)]));
-    return { rows, fingerprints };
+    for (const _row of allRows(seedsDir, only, hash)) rows++;
+    return { rows, hash: hash.digest("hex").slice(0, 16) };
 }
 
 /** Every seed row in memory at once: for seed files known to be small. */
@@ -64,10 +66,11 @@ export function readSeeds(seedsDir: string, only: readonly Dataset[] = datasets)
     return [...seedRows(seedsDir, only)];
 }
 
-function* allRows(seedsDir: string, only: readonly Dataset[], hashes?: Map<Dataset, Hash>): Generator<SeedRow> {
+function* allRows(seedsDir: string, only: readonly Dataset[], hash?: Hash): Generator<SeedRow> {
     const problems = new SeedProblems();
     for (const dataset of only) {
-        yield* fileRows(path.join(seedsDir, dataset.seedFile), dataset, problems, hashes?.get(dataset));
+        hash?.update(dataset.seedFile).update("\0");
+        yield* fileRows(path.join(seedsDir, dataset.seedFile), dataset, problems, hash);
     }
     problems.throwIfAny();
 }

@@ -23,7 +23,8 @@ command="$1"
 shift
 case "$command" in
     # Reading a stack never creates one.
-    stack) pulumi stack "$@" --stack "$stack" ;;
+    # The stack after the subcommand, so that a --stack of the user's, later, wins.
+    stack) pulumi stack "${@:1:1}" --stack "$stack" "${@:2}" ;;
     up | destroy)
         pulumi stack select "$stack" --create
         pulumi "$command" --yes "$@"

@@ -102,7 +102,7 @@ describe("a local stack with raw_customers from PostgreSQL", async () => {
         }
         expect(after("postgres_cdc", "postgres_connection")).toBe(true);
         expect(run.createdAfter(run.byName("raw_customers", sqlObject).name, run.byName("postgres_cdc").name)).toBe(true);
-        expect(after("stg_customers", "cdc_table_raw_customers")).toBe(true);
+        expect(run.createdAfter(run.byName("stg_customers").name, run.byName("raw_customers", sqlObject).name)).toBe(true);
     });
 
     it("gives Materialize a secret, a PostgreSQL connection by container name and a source for the publication", () => {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { copyProject, engineEnv, expectOldNamesAdopted, newStack, resourceCount, StepLog } from "./helpers/engine";
 import { readTopics, testKafka } from "../testkit/kafkaTopics";
+import { programFiles } from "../testkit/programFiles";
 
 /**
  * The real Pulumi engine (CLI, Node.js language host, kafka plugin, dynamic providers) against
@@ -13,7 +14,6 @@ import { readTopics, testKafka } from "../testkit/kafkaTopics";
  */
 const brokers = inject("kafkaBrokers");
 const postgresUrl = inject("postgresUrl");
-const programFiles = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components", "lib", "producer", "sql", "seeds"];
 
 const topic = "kafka:index/topic:Topic";
 const seeding = "pulumi-nodejs:dynamic/jaffle-shop-streaming:Seeding";

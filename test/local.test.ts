@@ -9,6 +9,7 @@ import { readTopics, testKafka } from "../testkit/kafkaTopics";
 import { stackOutputs } from "../cli/target";
 import { docker, labelled } from "../testkit/services/docker";
 import { freePortBlock, runProcess } from "../testkit/services/process";
+import { programFiles } from "../testkit/programFiles";
 
 /**
  * Local mode for real: the program's own containers, network and volume on a real Docker engine
@@ -18,7 +19,6 @@ import { freePortBlock, runProcess } from "../testkit/services/process";
  */
 const { host, images, prefix } = inject("docker");
 const repo = path.resolve(__dirname, "..");
-const programFiles = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components", "lib", "producer", "sql", "seeds"];
 const datasets = ["raw_customers", "raw_orders", "raw_payments"];
 const container = "docker:index/container:Container";
 

@@ -199,6 +199,11 @@ describe("external mode", () => {
         expect(JSON.stringify(run.outputs)).not.toContain("mzpass");
     });
 
+    it("names the topics without a prefix when topicPrefix is set empty", async () => {
+        const run = await runProgram({ stack: "ci", config: { mode: "external", kafkaBootstrapServers: "127.0.0.1:9092", topicPrefix: "" } });
+        expect(run.ofType("kafka:index/topic:Topic").map(t => t.inputs.name).sort()).toEqual(["raw_customers", "raw_orders", "raw_payments"]);
+    });
+
     it("manages only the topics and seeding when no Materialize host is given", async () => {
         const run = await runProgram({
             stack: "ci",

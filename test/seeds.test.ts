@@ -1,9 +1,10 @@
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { datasets } from "../lib/datasets";
-import { readSeeds, SeedError, validateSeeds } from "../producer/seeds";
+import { checkSeeds, readSeeds, SeedError, validateSeeds } from "../producer/seeds";
 import { generatedPayment, seedsWithPayments } from "../testkit/bigSeeds";
 
 const seedsDir = path.join(__dirname, "..", "seeds");
@@ -109,5 +110,25 @@ describe("readSeeds on big seed files", () => {
         const misread = rows.filter((row, i) =>
             row.line !== 1 + 3 * (i + 1) || JSON.stringify(row.record) !== JSON.stringify(expected(i + 1)));
         expect(misread).toEqual([]);
+    });
+});
+
+describe("checkSeeds' hash", () => {
+    /** The form stacks recorded it in (each file's name, a NUL, its bytes, in dataset order): a new form would re-seed them all. */
+    const recordedForm = (dir: string) => {
+        const hash = createHash("sha256");
+        for (const dataset of datasets) hash.update(dataset.seedFile).update("\0").update(fs.readFileSync(path.join(dir, dataset.seedFile)));
+        return hash.digest("hex").slice(0, 16);
+    };
+
+    it("is the hash existing stacks recorded, so upgrading seeds nothing again", () => {
+        expect(checkSeeds(seedsDir)).toEqual({ rows: 312, hash: recordedForm(seedsDir) });
+    });
+
+    it("changes with any seed file's bytes", () => {
+        const csv = fs.readFileSync(path.join(seedsDir, "raw_orders.csv"), "utf8");
+        const dir = seedsWith("raw_orders.csv", `${csv}100,7,2018-04-10,placed\n`);
+        expect(checkSeeds(dir).hash).not.toBe(checkSeeds(seedsDir).hash);
+        expect(checkSeeds(dir).hash).toBe(recordedForm(dir));
     });
 });

@@ -192,13 +192,26 @@ describe("services a developer supplies instead (JSS_TEST_KAFKA_BROKERS, JSS_TES
         expect(supplied.libsDir).toBe(kafkaLibsDir);
     });
 
-    it("uses a running PostgreSQL after a query", async () => {
+    it("uses a running PostgreSQL whose user may create databases, and refuses one whose user may not", async () => {
         expect((await suppliedPostgres(postgresUrl)).url).toBe(postgresUrl);
+        const user = `jss_no_createdb_${randomUUID().slice(0, 8)}`;
+        const admin = new Client({ connectionString: postgresUrl });
+        await admin.connect();
+        try {
+            await admin.query(`create role ${user} login nocreatedb`);
+            const url = new URL(postgresUrl);
+            url.username = user;
+            await expect(suppliedPostgres(url.toString())).rejects.toThrow(new RegExp(`user "${user}" may not create databases`));
+        } finally {
+            await admin.query(`drop role if exists ${user}`);
+            await admin.end();
+        }
     });
 
     it("refuses an address other than 127.0.0.1 without dialing it", async () => {
         await expect(suppliedKafka("10.0.0.1:9092")).rejects.toThrow(/the tests only dial 127\.0\.0\.1/);
         await expect(suppliedPostgres("postgres://postgres@db.example.com:5432/jaffle")).rejects.toThrow(/only dial 127\.0\.0\.1, not "db\.example\.com"/);
+        await expect(suppliedPostgres("postgres://postgres@127.0.0.1:5432/jaffle?host=db.example.com")).rejects.toThrow(/leave out "host="/);
     });
 
     it("fails within its bound, naming the address, when nothing answers there", async () => {

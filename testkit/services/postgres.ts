@@ -51,17 +51,21 @@ export type SuppliedPostgres = Pick<PostgresServer, "url" | "stop">;
  * is accepted, so the tests never dial another machine.
  */
 export async function suppliedPostgres(url: string, timeoutMs = 15_000): Promise<SuppliedPostgres> {
-    let hostname: string;
+    let parsed: URL;
     try {
-        hostname = new URL(url).hostname;
+        parsed = new URL(url);
     } catch {
         throw new Error(`PostgreSQL URL "${url}" is not a URL, e.g. postgres://postgres@127.0.0.1:5432/jaffle`);
     }
-    if (hostname !== "127.0.0.1") throw new Error(`PostgreSQL URL: the tests only dial 127.0.0.1, not "${hostname}"`);
+    if (parsed.hostname !== "127.0.0.1") throw new Error(`PostgreSQL URL: the tests only dial 127.0.0.1, not "${parsed.hostname}"`);
+    // libpq-style parameters that would send the client elsewhere.
+    const redirect = ["host", "hostaddr"].find(parameter => parsed.searchParams.has(parameter));
+    if (redirect) throw new Error(`PostgreSQL URL: the tests only dial 127.0.0.1; leave out "${redirect}=" from the URL`);
     const client = new Client({ connectionString: url, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs });
     try {
         await client.connect();
-        await client.query("select 1");
+        const { rows: [role] } = await client.query("select rolcreatedb or rolsuper as may_create from pg_roles where rolname = current_user");
+        if (!role?.may_create) throw new Error(`user "${decodeURIComponent(parsed.username)}" may not create databases (the tests create their own)`);
     } catch (err) {
         throw new Error(`PostgreSQL at ${new URL(url).host} (supplied): ${(err as Error).message}`);
     } finally {
