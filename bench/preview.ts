@@ -97,11 +97,8 @@ function samePulumiYaml(programDir: string, name: string): string {
     return `name: ${name}\n${runtime}`;
 }
 
-/** The directory with the pulumi CLI: on PATH at the SDK's version, else what scripts/pulumi-engine.sh builds. */
+/** The directory with the pulumi CLI, as the test command finds it: on PATH at the SDK's version, else what scripts/pulumi-engine.sh builds. */
 function engineBinDir(log: (message: string) => void): string {
-    const onPath = (process.env.PATH ?? "").split(path.delimiter).find(dir => fs.existsSync(path.join(dir, "pulumi")) &&
-        fs.existsSync(path.join(dir, "pulumi-language-nodejs")));
-    if (onPath) return onPath;
     log("locating the Pulumi engine (scripts/pulumi-engine.sh)");
     const out = execFileSync("bash", [path.join(repo, "scripts", "pulumi-engine.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
     return out.trim().split("\n").at(-1)!;

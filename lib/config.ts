@@ -122,6 +122,8 @@ interface KeySpec {
     range?: readonly [number, number];
     /** An empty value means something (else it is refused). */
     emptyAllowed?: boolean;
+    /** Only read when cdcDatasets is set; set without it, it is refused. */
+    cdcOnly?: boolean;
 }
 
 const both: Mode[] = ["local", "external"];
@@ -156,15 +158,15 @@ export const configKeys = {
     materializeDatabase: { kind: "string", modes: ["external"], description: "Materialize database (default: materialize)" },
     materializeSsl: { kind: "boolean", modes: ["external"], description: "require TLS to Materialize (default: false)" },
     cdcDatasets: { kind: "string", modes: both, description: "comma-separated raw datasets read from a PostgreSQL table by CDC instead of Kafka, e.g. raw_customers (default: none)" },
-    postgresDatabase: { kind: "string", modes: both, description: "database of the CDC tables; created in local mode (default: jaffle_shop)" },
-    postgresImage: { kind: "string", modes: ["local"], description: "PostgreSQL image for the CDC datasets, pinned; runs only when cdcDatasets is set" },
-    postgresHost: { kind: "string", modes: ["external"], description: "PostgreSQL host of the CDC tables (required when cdcDatasets is set)" },
-    postgresPort: { kind: "port", modes: ["external"], description: "PostgreSQL port (default: 5432)" },
-    postgresUser: { kind: "string", modes: ["external"], description: "PostgreSQL user that creates the tables, role, grants and publication (default: postgres)" },
-    postgresPassword: { kind: "secret", modes: ["external"], description: "that user's password (set with --secret; required when cdcDatasets is set)" },
-    postgresSslMode: { kind: "string", modes: ["external"], choices: ["disable", "require", "verify-ca", "verify-full"], description: "TLS to PostgreSQL, for this program and for Materialize (default: require)" },
-    materializePostgresHost: { kind: "string", modes: ["external"], description: "PostgreSQL host as Materialize reaches it (default: postgresHost)" },
-    materializePostgresPort: { kind: "port", modes: ["external"], description: "PostgreSQL port as Materialize reaches it (default: postgresPort)" },
+    postgresDatabase: { cdcOnly: true, kind: "string", modes: both, description: "database of the CDC tables; created in local mode (default: jaffle_shop)" },
+    postgresImage: { cdcOnly: true, kind: "string", modes: ["local"], description: "PostgreSQL image for the CDC datasets, pinned; runs only when cdcDatasets is set" },
+    postgresHost: { cdcOnly: true, kind: "string", modes: ["external"], description: "PostgreSQL host of the CDC tables (required when cdcDatasets is set)" },
+    postgresPort: { cdcOnly: true, kind: "port", modes: ["external"], description: "PostgreSQL port (default: 5432)" },
+    postgresUser: { cdcOnly: true, kind: "string", modes: ["external"], description: "PostgreSQL user that creates the tables, role, grants and publication (default: postgres)" },
+    postgresPassword: { cdcOnly: true, kind: "secret", modes: ["external"], description: "that user's password (set with --secret; required when cdcDatasets is set)" },
+    postgresSslMode: { cdcOnly: true, kind: "string", modes: ["external"], choices: ["disable", "require", "verify-ca", "verify-full"], description: "TLS to PostgreSQL, for this program and for Materialize (default: require)" },
+    materializePostgresHost: { cdcOnly: true, kind: "string", modes: ["external"], description: "PostgreSQL host as Materialize reaches it (default: postgresHost)" },
+    materializePostgresPort: { cdcOnly: true, kind: "port", modes: ["external"], description: "PostgreSQL port as Materialize reaches it (default: postgresPort)" },
 } satisfies Record<string, KeySpec>;
 
 type ConfigKey = keyof typeof configKeys;
@@ -259,7 +261,7 @@ function configReader(problems: string[]) {
         },
         isSet: (key: ConfigKey) => config.get(key) !== undefined,
         /** The keys set for this project, known or not. */
-        presentKeys: () => Object.keys(pulumi.runtime.allConfig())
+        present: Object.keys(pulumi.runtime.allConfig())
             .filter(fullKey => fullKey.startsWith(`${namespace}:`))
             .map(fullKey => fullKey.slice(namespace.length + 1)),
     };
@@ -268,16 +270,16 @@ function configReader(problems: string[]) {
 export function readConfig(): StackConfig {
     const stack = pulumi.getStack();
     const problems: string[] = [];
-    const { namespace, label, read, isSet, presentKeys } = configReader(problems);
+    const { namespace, label, read, isSet, present } = configReader(problems);
 
-    for (const key of presentKeys()) {
+    for (const key of present) {
         if (!(key in configKeys)) {
             const hint = closestKey(key);
             problems.push(`${namespace}:${key}: unknown config key${hint ? ` (did you mean ${hint}?)` : ""}`);
         }
     }
     const mode = (read("mode") ?? "local") as Mode;
-    for (const key of presentKeys()) {
+    for (const key of present) {
         const spec = (configKeys as Record<string, KeySpec>)[key];
         if (spec && !spec.modes.includes(mode)) {
             problems.push(`${namespace}:${key}: only applies in ${spec.modes.join("/")} mode, but mode is ${mode}`);
@@ -304,8 +306,8 @@ export function readConfig(): StackConfig {
     const cdcDatasets = readCdcDatasets();
     const result: StackConfig = mode === "local" ? localConfig() : externalConfig();
     if (cdcDatasets === undefined) {
-        for (const key of ["postgresDatabase", "postgresImage", "postgresHost", "postgresPort", "postgresUser", "postgresPassword", "postgresSslMode", "materializePostgresHost", "materializePostgresPort"] as const) {
-            if (isSet(key)) problems.push(`${label(key)}: only applies when cdcDatasets is set`);
+        for (const key of present.filter(key => (configKeys as Record<string, KeySpec>)[key]?.cdcOnly)) {
+            problems.push(`${namespace}:${key}: only applies when cdcDatasets is set`);
         }
     }
     if (problems.length > 0) throw new ConfigError(problems);

@@ -315,23 +315,24 @@ async function waitUntilReady(
     warmUp: boolean,
 ): Promise<void> {
     let lastError: unknown;
-    const check = () => {
-        const why = gone();
-        if (why) throw new Error(why);
-        if (Date.now() > deadline) throw new Error(`timed out; last error: ${describe(lastError)}`);
+    /** Tries `attempt` until it succeeds, pausing between tries; fails once the broker is gone or the deadline has passed. */
+    const untilItSucceeds = async (attempt: () => Promise<void>, pauseMs: number) => {
+        for (;;) {
+            const why = gone();
+            if (why) throw new Error(why);
+            if (Date.now() > deadline) throw new Error(`timed out; last error: ${describe(lastError)}`);
+            try {
+                await attempt();
+                return;
+            } catch (err) {
+                lastError = err;
+                await sleep(pauseMs);
+            }
+        }
     };
 
     // 1. The port accepts connections (the JVM is up and the socket server bound).
-    for (;;) {
-        check();
-        try {
-            await tcpConnect("127.0.0.1", port, 1_000);
-            break;
-        } catch (err) {
-            lastError = err;
-            await sleep(200);
-        }
-    }
+    await untilItSucceeds(() => tcpConnect("127.0.0.1", port, 1_000), 200);
 
     const kafka = new Kafka({
         clientId: "jss-kafka-ready",
@@ -343,8 +344,7 @@ async function waitUntilReady(
     });
 
     // 2. The broker answers metadata and is registered (unfenced) with the controller.
-    for (;;) {
-        check();
+    await untilItSucceeds(async () => {
         const admin = kafka.admin();
         try {
             await withTimeout(
@@ -357,21 +357,16 @@ async function waitUntilReady(
                 15_000,
                 "metadata step timed out after 15000 ms",
             );
-            break;
-        } catch (err) {
-            lastError = err;
-            await sleep(250);
         } finally {
             await admin.disconnect().catch(() => undefined);
         }
-    }
+    }, 250);
 
     if (!warmUp) return;
 
     // 3. Topics can be created, and a transaction committed (brings up __transaction_state).
     const topic = `__jss-ready-${randomUUID().slice(0, 8)}`;
-    for (;;) {
-        check();
+    await untilItSucceeds(async () => {
         const admin = kafka.admin();
         const producer = kafka.producer({
             transactionalId: `jss-ready-${randomUUID()}`,
@@ -402,15 +397,11 @@ async function waitUntilReady(
                 30_000,
                 "warm-up transaction timed out after 30000 ms",
             );
-            return;
-        } catch (err) {
-            lastError = err;
-            await sleep(250);
         } finally {
             await producer.disconnect().catch(() => undefined);
             await admin.disconnect().catch(() => undefined);
         }
-    }
+    }, 250);
 }
 
 /** SIGTERM, then SIGKILL after graceMs; resolves once the process has exited. */
