@@ -1,3 +1,6 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import type { TestProject } from "vitest/node";
 import { DockerEngine, startDocker } from "../testkit/services/docker";
 import { startKafka, SuppliedKafka, suppliedKafka } from "../testkit/services/kafka";
@@ -62,6 +65,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     }
 
     log(`services up in ${((Date.now() - began) / 1000).toFixed(1)} s`);
+    // The test files, and the engines and programs they run, make their temporary directories in
+    // one of this run's (TMPDIR, inherited by every worker), removed with it at the end.
+    const runTmp = fs.mkdtempSync(path.join(os.tmpdir(), "jss-run-"));
+    process.env.TMPDIR = runTmp;
     project.provide("kafkaBrokers", kafka.value.brokers);
     project.provide("postgresUrl", postgres.value.url);
     project.provide("kafkaLibsDir", kafka.value.libsDir);
@@ -71,6 +78,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     return async () => {
         const stopping = Date.now();
         const results = await stopAll();
+        fs.rmSync(runTmp, { recursive: true, force: true });
         log(`services stopped in ${((Date.now() - stopping) / 1000).toFixed(1)} s`);
         const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
         if (failed.length > 0) {
