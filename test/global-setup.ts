@@ -68,6 +68,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // The test files, and the engines and programs they run, make their temporary directories in
     // one of this run's (TMPDIR, inherited by every worker), removed with it at the end.
     const runTmp = fs.mkdtempSync(path.join(os.tmpdir(), "jss-run-"));
+    // Traversable by others: as root, the tests' own PostgreSQL clusters run as the postgres user.
+    fs.chmodSync(runTmp, 0o711);
     process.env.TMPDIR = runTmp;
     project.provide("kafkaBrokers", kafka.value.brokers);
     project.provide("postgresUrl", postgres.value.url);
