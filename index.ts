@@ -7,6 +7,7 @@ import { Seeder } from "./components/seeder";
 import { StreamingModels } from "./components/streamingModels";
 import { Topics } from "./components/topics";
 import { ExternalConfig, KafkaEndpoint, LocalConfig, PostgresServer, readConfig } from "./lib/config";
+import { namePrefix as namePrefixOf } from "./lib/containers";
 import { datasetNames } from "./lib/datasets";
 import { dbtProfile as toDbtProfile } from "./lib/dbtProfile";
 import { definedOutputs } from "./lib/outputs";
@@ -33,7 +34,7 @@ interface Services {
 
 /** Containers on this Docker host, named after the stack. */
 function localServices(config: LocalConfig): Services {
-    const namePrefix = `jaffle-${config.stack}`;
+    const namePrefix = namePrefixOf(config.stack);
     const redpanda = new Redpanda("redpanda", {
         namePrefix,
         image: config.redpandaImage,

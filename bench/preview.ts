@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { startKafka } from "../testkit/services/kafka";
 import { startPostgres } from "../testkit/services/postgres";
+import { seedsWithPayments } from "../testkit/bigSeeds";
 import { programFiles } from "../testkit/programFiles";
 
 /**
@@ -38,6 +39,8 @@ export interface PreviewBenchOptions {
     kafkaBrokers?: string;
     /** The program directory to measure. Default: this repository. */
     programDir?: string;
+    /** Generated payment rows of the big-seeds stack (issue 15: a million); 0 leaves it out. Default 1,000,000. */
+    bigSeedRows?: number;
     log?: (message: string) => void;
 }
 
@@ -58,6 +61,55 @@ export interface PreviewBenchResult {
     /** ours / the empty program with this project's runtime options and tsconfig. */
     previewRatioSameSettings: number;
     noopUpRatioSameSettings: number;
+    /** What `npm run up` adds before the update in local mode: a refresh of a few resources only. */
+    targetedRefreshMs: number;
+    bigSeeds?: BigSeedsFigures;
+}
+
+/** A stack whose seeds hold a million rows or so, next to the default project's. */
+export interface BigSeedsFigures {
+    rows: number;
+    /** The first up, which sends them. */
+    firstUpMs: number;
+    /** Peak RSS of the program (the language host's node process) and of the providers' node processes, in its first up and in a no-op up. */
+    firstUpRssMb: { program: number; providers: number };
+    noopUpRssMb: { program: number; providers: number };
+    /** The stack's exported state. */
+    stateBytes: number;
+    /** no-op up of the big-seeds stack / of the default project's. */
+    noopUpRatio: number;
+}
+
+export const bigSeedsTargets = { maxProgramRssMb: 300, maxStateBytes: 1 << 20, maxNoopUpRatio: 1.5 };
+
+/**
+ * Peak RSS (each process's VmHWM, the kernel's own high-water mark) of the node processes that run
+ * in `dir` while `work` runs, sampled every 100 ms: the program (Pulumi's `cmd/run`) and the
+ * dynamic providers apart.
+ */
+async function peakRss<T>(dir: string, work: Promise<T>): Promise<{ result: T; program: number; providers: number }> {
+    const peaks = new Map<string, { provider: boolean; kb: number }>();
+    const sample = () => {
+        for (const pid of fs.readdirSync("/proc").filter(name => /^\d+$/.test(name))) {
+            try {
+                if (fs.readlinkSync(`/proc/${pid}/cwd`) !== dir) continue;
+                const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
+                if (!/(^|\/)node\0/.test(cmdline)) continue;
+                const kb = Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+                peaks.set(pid, { provider: cmdline.includes("dynamic-provider"), kb: Math.max(kb, peaks.get(pid)?.kb ?? 0) });
+            } catch {
+                // The process ended between listing and reading.
+            }
+        }
+    };
+    const timer = setInterval(sample, 100);
+    try {
+        const result = await work;
+        const mb = (provider: boolean) => Math.max(0, ...[...peaks.values()].filter(p => p.provider === provider).map(p => p.kb)) / 1024;
+        return { result, program: mb(false), providers: mb(true) };
+    } finally {
+        clearInterval(timer);
+    }
 }
 
 const emptyIndex = `import * as pulumi from "@pulumi/pulumi";
@@ -184,6 +236,15 @@ export async function measurePreview(options: PreviewBenchOptions = {}): Promise
         fs.mkdirSync(dirs.ours);
         for (const entry of programFiles) fs.cpSync(path.join(programDir, entry), path.join(dirs.ours, entry), { recursive: true });
         fs.symlinkSync(path.join(repo, "node_modules"), path.join(dirs.ours, "node_modules"));
+        const bigSeedRows = options.bigSeedRows ?? 1_000_000;
+        const bigDir = path.join(root, "ours-big-seeds");
+        if (bigSeedRows > 0) {
+            log(`writing seeds with ${bigSeedRows.toLocaleString("en-US")} payments for the big-seeds stack`);
+            fs.cpSync(dirs.ours, bigDir, { recursive: true, verbatimSymlinks: true });
+            const generated = seedsWithPayments(bigSeedRows);
+            fs.rmSync(path.join(bigDir, "seeds"), { recursive: true });
+            fs.renameSync(generated, path.join(bigDir, "seeds"));
+        }
 
         const stacks: { dir: string; name: string; destroy: boolean }[] = [];
         const initStack = async (dir: string, name: string, config: Record<string, string>, destroy = false) => {
@@ -211,6 +272,7 @@ export async function measurePreview(options: PreviewBenchOptions = {}): Promise
             materializeDatabase: postgres.database,
         });
         await initStack(dirs.ours, `${tag}-up`, external, true);
+        if (bigSeedRows > 0) await initStack(bigDir, `${tag}-big`, external, true);
 
         const previews: [string, string, string][] = [
             ["preview: empty program, Pulumi defaults (type-checked)", dirs.empty, "empty"],
@@ -243,16 +305,50 @@ export async function measurePreview(options: PreviewBenchOptions = {}): Promise
         const previewRows = await measure(previews, ["preview"]);
         log("first up of each program (not measured)");
         for (const [, dir, stack] of ups) await cli.run(dir, ["up", "--yes", "--stack", stack]);
+        let bigFirstUp: { ms: number; program: number; providers: number } | undefined;
+        if (bigSeedRows > 0) {
+            log(`first up of the big-seeds stack (sends ${bigSeedRows.toLocaleString("en-US")} payments)`);
+            const first = await peakRss(bigDir, cli.run(bigDir, ["up", "--yes", "--stack", `${tag}-big`]));
+            bigFirstUp = { ms: first.result.ms, program: first.program, providers: first.providers };
+            ups.push([`no-op up: ours, external mode, ${bigSeedRows.toLocaleString("en-US")} seed rows`, bigDir, `${tag}-big`]);
+        }
         // As `npm run up` runs it: the preview, then the update.
         const upRows = await measure(ups, ["up", "--yes"], expectNoChanges);
 
+        log("targeted refresh of the topics, as npm run up refreshes the Docker resources in local mode");
+        const topicUrns = JSON.parse((await cli.run(dirs.ours, ["stack", "export", "--stack", `${tag}-up`])).stdout).deployment.resources
+            .filter((r: { type: string }) => r.type.startsWith("kafka:"))
+            .flatMap((r: { urn: string }) => ["--target", r.urn]);
+        const refreshRuns: number[] = [];
+        for (let round = 0; round <= runs; round++) {
+            const { ms } = await cli.run(dirs.ours, ["refresh", "--yes", "--skip-preview", "--stack", `${tag}-up`, ...topicUrns]);
+            if (round > 0) refreshRuns.push(ms);
+        }
+
+        let bigSeeds: BigSeedsFigures | undefined;
+        if (bigFirstUp) {
+            const noop = await peakRss(bigDir, cli.run(bigDir, ["up", "--yes", "--stack", `${tag}-big`]));
+            expectNoChanges(noop.result.stdout, "big seeds");
+            const exported = await cli.run(bigDir, ["stack", "export", "--stack", `${tag}-big`]);
+            bigSeeds = {
+                rows: bigSeedRows,
+                firstUpMs: bigFirstUp.ms,
+                firstUpRssMb: { program: bigFirstUp.program, providers: bigFirstUp.providers },
+                noopUpRssMb: { program: noop.program, providers: noop.providers },
+                stateBytes: Buffer.byteLength(exported.stdout),
+                noopUpRatio: upRows[3].medianMs / upRows[2].medianMs,
+            };
+        }
+
         const ratio = (rows: PreviewRow[], reference: number) => rows[2].medianMs / rows[reference].medianMs;
         return {
-            rows: [...previewRows, ...upRows],
+            rows: [...previewRows, ...upRows, toRow("refresh --target: the 3 topics of ours", refreshRuns)],
             previewRatio: ratio(previewRows, 0),
             noopUpRatio: ratio(upRows, 0),
             previewRatioSameSettings: ratio(previewRows, 1),
             noopUpRatioSameSettings: ratio(upRows, 1),
+            targetedRefreshMs: median(refreshRuns),
+            bigSeeds,
         };
     } finally {
         for (const cleanup of cleanups) await cleanup().catch(err => log(`clean-up failed: ${err instanceof Error ? err.message : String(err)}`));
@@ -271,34 +367,57 @@ export function renderPreviewTable(result: PreviewBenchResult): string {
 
 export function renderPreviewRatios(result: PreviewBenchResult): string[] {
     const target = `(target <= ${previewTargets.maxRatio})`;
-    return [
+    const lines = [
         `preview vs empty program: ${result.previewRatio.toFixed(2)} ${target}`,
         `no-op up vs empty program: ${result.noopUpRatio.toFixed(2)} ${target}`,
         `preview vs empty program with our runtime options and tsconfig: ${result.previewRatioSameSettings.toFixed(2)}`,
         `no-op up vs empty program with our runtime options and tsconfig: ${result.noopUpRatioSameSettings.toFixed(2)}`,
+        `npm run up's refresh of a few resources before the update (local mode: the Docker ones): ${(result.targetedRefreshMs / 1000).toFixed(2)} s, ` +
+            `${(result.targetedRefreshMs / result.rows[5].medianMs).toFixed(2)} of a no-op up of ours`,
     ];
+    const big = result.bigSeeds;
+    if (big) {
+        const mb = (figures: { program: number; providers: number }) => `program ${figures.program.toFixed(0)} MB, providers ${figures.providers.toFixed(0)} MB`;
+        lines.push(
+            `${big.rows.toLocaleString("en-US")} seed rows: first up ${(big.firstUpMs / 1000).toFixed(1)} s, peak RSS ${mb(big.firstUpRssMb)} ` +
+                `(target: program <= ${bigSeedsTargets.maxProgramRssMb} MB); no-op up ${mb(big.noopUpRssMb)}`,
+            `${big.rows.toLocaleString("en-US")} seed rows: state ${(big.stateBytes / 1024).toFixed(0)} KB (target <= ${bigSeedsTargets.maxStateBytes / 1024} KB); ` +
+                `no-op up vs the default project's: ${big.noopUpRatio.toFixed(2)} (target <= ${bigSeedsTargets.maxNoopUpRatio})`,
+        );
+    }
+    return lines;
 }
 
 export function previewTargetsMet(result: PreviewBenchResult): boolean {
-    return result.previewRatio <= previewTargets.maxRatio && result.noopUpRatio <= previewTargets.maxRatio;
+    const big = result.bigSeeds;
+    const bigMet = !big || (
+        Math.max(big.firstUpRssMb.program, big.noopUpRssMb.program) <= bigSeedsTargets.maxProgramRssMb &&
+        big.stateBytes <= bigSeedsTargets.maxStateBytes &&
+        big.noopUpRatio <= bigSeedsTargets.maxNoopUpRatio
+    );
+    return result.previewRatio <= previewTargets.maxRatio && result.noopUpRatio <= previewTargets.maxRatio && bigMet;
 }
 
 async function main(): Promise<void> {
     const { values } = parseArgs({
-        options: { runs: { type: "string" }, program: { type: "string" }, help: { type: "boolean", short: "h" } },
+        options: { runs: { type: "string" }, program: { type: "string" }, "big-seeds": { type: "string" }, help: { type: "boolean", short: "h" } },
     });
     if (values.help) {
-        console.log(`usage: tsx bench/preview.ts [--runs N] [--program DIR]
+        console.log(`usage: tsx bench/preview.ts [--runs N] [--program DIR] [--big-seeds ROWS]
 
 Times pulumi preview and a no-op pulumi up of the program (external mode, loopback Kafka and
 PostgreSQL) against an empty Pulumi TypeScript program: a warm-up, then the median of N
-interleaved runs (default 4). Prints a table and the ratios ours/empty (target <= ${previewTargets.maxRatio}).`);
+interleaved runs (default 4). Prints a table and the ratios ours/empty (target <= ${previewTargets.maxRatio}).
+Then a stack whose seeds hold ROWS generated payments (default 1000000, 0 for none): its first
+up, the program's peak RSS, the state's size, and its no-op up against the default project's.`);
         return;
     }
     const runs = values.runs === undefined ? undefined : Number(values.runs);
     if (runs !== undefined && !(Number.isInteger(runs) && runs >= 1)) throw new Error(`--runs: "${values.runs}" is not a positive whole number`);
     const log = (message: string) => process.stderr.write(`[preview-bench] ${message}\n`);
-    const result = await measurePreview({ runs, programDir: values.program, log });
+    const bigSeedRows = values["big-seeds"] === undefined ? undefined : Number(values["big-seeds"]);
+    if (bigSeedRows !== undefined && !(Number.isInteger(bigSeedRows) && bigSeedRows >= 0)) throw new Error(`--big-seeds: "${values["big-seeds"]}" is not a whole number`);
+    const result = await measurePreview({ runs, programDir: values.program, bigSeedRows, log });
     console.log(renderPreviewTable(result));
     console.log("");
     for (const line of renderPreviewRatios(result)) console.log(line);

@@ -79,7 +79,9 @@ runCli(usage, async () => {
     const records = await runScenario(scenario, { kafka: target.kafka, topics: target.topics, seedsDir: values["seeds-dir"] });
     console.log(`${scenario.name}: sent ${records.length} event(s) to ${target.kafka.brokers.join(",")} (${target.origin}):`);
     for (const { dataset, record } of records) console.log(`  ${target.topics[dataset]}  ${JSON.stringify(record)}`);
-    console.log(`now tripped: ${views.join(", ")}`);
+    console.log(target.stackHasFailureViews === false
+        ? `the stack manages no SQL objects (sqlObjects: false): once dbt made them, this trips ${views.join(", ")}`
+        : `now tripped: ${views.join(", ")}`);
 });
 
 /** The stack's output postgresUrl: set only when some dataset comes from PostgreSQL. */

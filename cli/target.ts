@@ -12,6 +12,8 @@ export interface KafkaTarget {
     topics: Record<string, string>;
     /** Where the brokers came from, for the user. */
     origin: string;
+    /** When they came from the stack: whether it manages the failure views (sqlObjects), so they exist. */
+    stackHasFailureViews?: boolean;
 }
 
 /**
@@ -74,7 +76,12 @@ export function resolveKafkaTarget(
         throw new Error("no Kafka broker to send to: the stack has no output kafkaBootstrapServers; pass --brokers host:port");
     }
     const topics = flags.topicPrefix !== undefined ? prefixedTopics(flags.topicPrefix) : stackTopics(outputs.topicNames);
-    return { kafka: kafkaSettingsFromEnv({ ...env, JSS_KAFKA_BROKERS: servers }), topics, origin: "stack output kafkaBootstrapServers" };
+    return {
+        kafka: kafkaSettingsFromEnv({ ...env, JSS_KAFKA_BROKERS: servers }),
+        topics,
+        origin: "stack output kafkaBootstrapServers",
+        stackHasFailureViews: Array.isArray(outputs.failureViews),
+    };
 }
 
 function stackTopics(topicNames: unknown): Record<string, string> {

@@ -1,7 +1,6 @@
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import * as path from "node:path";
 import { cdcSchema, cdcTableObjects, publicationName, publicationTables, replicationRoleName } from "../lib/cdc";
 import { PostgresServer } from "../lib/config";
 import { SqlConnection } from "../lib/sqlObject";
@@ -17,17 +16,19 @@ export interface CdcDatabaseArgs {
     database: string;
     /** Create that database (a PostgreSQL of the stack's own); else it must exist. */
     createDatabase: boolean;
-    /** Seed the tables from this directory, already checked with checkSeeds, which gave this hash. */
+    /** Seed the tables from this directory (relative to the project), already checked with checkSeeds, which gave this hash. */
     seeds?: { dir: string; hash: string };
 }
 
 interface CdcSeedingState {
     connection: { host: string; port: number; user: string; password: string; database: string; ssl: boolean };
+    /** Relative to the project directory, which providers run in: the state names no machine's paths. */
     seedsDir: string;
     seedsHash: string;
     datasets: RawDatasetName[];
-    seedModule: string;
     inserted?: Record<string, number>;
+    /** Earlier versions recorded the module's path on the machine that ran `up`. */
+    seedModule?: string;
 }
 
 /**
@@ -40,23 +41,29 @@ export const cdcSeedingProvider: pulumi.dynamic.ResourceProvider<CdcSeedingState
         // Another server or database has none of the rows: seed it anew.
         const location = (c: CdcSeedingState["connection"]) => `${c.host}:${c.port}/${c.database}`;
         const replaces = location(olds.connection) !== location(news.connection) ? ["connection"] : [];
-        const changes = replaces.length > 0 || olds.seedsHash !== news.seedsHash || JSON.stringify(olds.datasets) !== JSON.stringify(news.datasets);
+        const changes = replaces.length > 0 || seedsChanged(olds, news) || olds.seedModule !== undefined;
         return { changes, replaces };
     },
     async create(inputs) {
         return { id: `${inputs.connection.database}:${inputs.datasets.join(",")}`, outs: await runCdcSeed(inputs) };
     },
-    async update(_id, _olds, news) {
-        return { outs: await runCdcSeed(news) };
+    async update(_id, olds, news) {
+        // An earlier version's state is only rewritten: seeding again would put back rows deleted since.
+        return { outs: seedsChanged(olds, news) ? await runCdcSeed(news) : { ...news, inserted: olds.inserted } };
     },
     async delete() {
         // The rows go away with their tables.
     },
 };
 
+function seedsChanged(olds: CdcSeedingState, news: CdcSeedingState): boolean {
+    return olds.seedsHash !== news.seedsHash || JSON.stringify(olds.datasets) !== JSON.stringify(news.datasets);
+}
+
 async function runCdcSeed(state: CdcSeedingState): Promise<CdcSeedingState> {
     require("tsx/cjs/api").register();
-    const seed: typeof import("../producer/cdcSeed") = require(state.seedModule);
+    // From the project directory the provider runs in.
+    const seed: typeof import("../producer/cdcSeed") = require(require("node:path").resolve("producer", "cdcSeed.ts"));
     const inserted = await seed.seedCdcDatabase({ connection: state.connection, seedsDir: state.seedsDir, datasets: state.datasets });
     return { ...state, inserted };
 }
@@ -164,10 +171,9 @@ export class CdcDatabase extends pulumi.ComponentResource {
         if (args.seeds) {
             const seeding = new CdcSeeding(`${name}-seeding`, {
                 connection,
-                seedsDir: path.resolve(args.seeds.dir),
+                seedsDir: args.seeds.dir,
                 seedsHash: args.seeds.hash,
                 datasets: args.datasets,
-                seedModule: path.join(__dirname, "..", "producer", "cdcSeed.ts"),
             }, { parent: this, dependsOn: tables, additionalSecretOutputs: ["connection"] });
             this.seeded = seeding.inserted;
         }

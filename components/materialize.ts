@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { ExternalMaterializeSettings } from "../lib/config";
 import { SqlConnection } from "../lib/sqlObject";
-import { dialAddress, healthyBeforeReady, stackLabels } from "../lib/containers";
+import { containerName, dialAddress, healthyBeforeReady, stackLabels } from "../lib/containers";
 import { postgresUrl } from "../lib/postgresUrl";
 
 export interface MaterializeArgs {
@@ -35,7 +35,7 @@ export class Materialize extends pulumi.ComponentResource {
         const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
 
         this.container = new docker.Container(`${name}-container`, {
-            name: `${args.namePrefix}-materialize`,
+            name: containerName(args.namePrefix, "materialize"),
             image: image.imageId,
             envs: ["MZ_NO_TELEMETRY=1"],
             ports: [

@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { PostgresServer } from "../lib/config";
-import { dialAddress, healthyBeforeReady, stackLabels } from "../lib/containers";
+import { containerName as nameOf, dialAddress, healthyBeforeReady, stackLabels } from "../lib/containers";
 
 export interface PostgresArgs {
     /** Prefix of every Docker name, unique per stack. */
@@ -33,7 +33,7 @@ export class Postgres extends pulumi.ComponentResource {
     constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
         super("jaffle-shop-streaming:index:Postgres", name, {}, opts);
         const labels = stackLabels(args.namePrefix);
-        const containerName = `${args.namePrefix}-postgres`;
+        const containerName = nameOf(args.namePrefix, "postgres");
         // Letters and digits only: it goes into an environment variable and connection settings.
         const password = new random.RandomPassword(`${name}-superuser-password`, { length: 32, special: false }, { parent: this });
         this.server = {

@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { KafkaEndpoint } from "../lib/config";
-import { dialAddress, healthyBeforeReady, stackLabels } from "../lib/containers";
+import { containerName as nameOf, dialAddress, healthyBeforeReady, stackLabels } from "../lib/containers";
 
 export interface RedpandaArgs {
     /** Prefix of every Docker name, unique per stack. */
@@ -36,7 +36,7 @@ export class Redpanda extends pulumi.ComponentResource {
     constructor(name: string, args: RedpandaArgs, opts?: pulumi.ComponentResourceOptions) {
         super("jaffle-shop-streaming:index:Redpanda", name, {}, opts);
         const labels = stackLabels(args.namePrefix);
-        const containerName = `${args.namePrefix}-redpanda`;
+        const containerName = nameOf(args.namePrefix, "redpanda");
         const advertisedHost = dialAddress(args.bindAddress);
 
         this.network = new docker.Network(`${name}-network`, { name: `${args.namePrefix}-network`, labels }, { parent: this });
@@ -76,7 +76,7 @@ export class Redpanda extends pulumi.ComponentResource {
         if (args.console) {
             const consoleImage = new docker.RemoteImage(`${name}-console-image`, { name: args.console.image, keepLocally: true }, { parent: this });
             const console = new docker.Container(`${name}-console`, {
-                name: `${args.namePrefix}-console`,
+                name: nameOf(args.namePrefix, "console"),
                 image: consoleImage.imageId,
                 envs: [
                     `KAFKA_BROKERS=${containerName}:${internalKafkaPort}`,

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
+import { containerName, maxLocalStackName, namePrefix } from "./containers";
 import { datasetNames, RawDatasetName } from "./datasets";
 import { SaslCredentials, SaslMechanism } from "./kafka";
 
@@ -10,6 +11,9 @@ import { SaslCredentials, SaslMechanism } from "./kafka";
  */
 
 export type Mode = "local" | "external";
+
+/** Kafka's limit on a topic's name. */
+const maxTopicName = 249;
 
 export interface TopicSettings {
     /** Prepended to every topic name (external mode isolates stacks sharing one cluster this way). */
@@ -302,6 +306,13 @@ export function readConfig(): StackConfig {
     if (common.topics.prefix !== "" && !/^[A-Za-z0-9._-]+$/.test(common.topics.prefix)) {
         problems.push(`${label("topicPrefix")}: "${common.topics.prefix}" may only contain letters, digits, ".", "_" and "-"`);
     }
+    const longestTopic = common.topics.prefix.length + Math.max(...datasetNames.map(name => name.length));
+    if (longestTopic > maxTopicName) {
+        problems.push(
+            `${label("topicPrefix")}: "${common.topics.prefix}" makes topic names of ${longestTopic} characters; Kafka allows ${maxTopicName}` +
+                (isSet("topicPrefix") ? "" : ` (the default prefix is the stack's name: set a shorter topicPrefix)`),
+        );
+    }
 
     const cdcDatasets = readCdcDatasets();
     const result: StackConfig = mode === "local" ? localConfig() : externalConfig();
@@ -328,6 +339,13 @@ export function readConfig(): StackConfig {
     }
 
     function localConfig(): LocalConfig {
+        if (stack.length > maxLocalStackName) {
+            problems.push(
+                `stack name "${stack}" has ${stack.length} characters; a local stack's may have at most ${maxLocalStackName}: ` +
+                    `its containers are named ${containerName(namePrefix("<stack>"), "materialize")}, and a container's name is its ` +
+                    `host name and its address on the stack's network, at most 63 characters`,
+            );
+        }
         const portBase = read("portBase") ?? derivedPortBase(stack);
         const ports = {
             kafka: portBase,

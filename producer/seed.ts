@@ -1,17 +1,16 @@
-import { datasets } from "../lib/datasets";
-import { KafkaEvent, rowDigest, toEvent } from "./events";
+import { randomUUID } from "node:crypto";
 import { Kafka } from "kafkajs";
+import { Dataset, datasets, RawRecord } from "../lib/datasets";
+import { KafkaEvent, rowDigest, toEvent } from "./events";
 import { connectKafka, KafkaSettings, requireTopics } from "./kafka";
 import { SeedRow, seedRows, validateSeeds } from "./seeds";
-import { sendChunksInOneTransaction } from "./send";
+import { sendChunksInOneTransaction, transactionalProducer, withTimeout } from "./send";
 
 export interface SeedOptions {
     kafka: KafkaSettings;
     seedsDir: string;
     /** Topic for each raw dataset name (a stack may prefix them). */
     topics: Record<string, string>;
-    /** Digests of rows already sent by an earlier run; those rows are not sent again. */
-    alreadySent?: readonly string[];
     transactionalId: string;
     timeoutMs?: number;
     log?: (message: string) => void;
@@ -20,8 +19,8 @@ export interface SeedOptions {
 export interface SeedResult {
     /** Rows sent by this run. */
     sent: number;
-    /** Digests of every seed row sent so far, this run's included. */
-    sentDigests: string[];
+    /** Seed rows the topics held already, and were not sent again. */
+    alreadyOnTopics: number;
     /** Each topic's end offset per partition after this run (see recreatedTopics). */
     endOffsets: TopicOffsets;
 }
@@ -38,54 +37,57 @@ const chunkSize = 1_000;
 const progressEvery = 500_000;
 
 /**
- * Seeds the topics exactly once: every row is validated before anything is sent, rows sent by an
- * earlier run are skipped, and the rest go out in a single transaction. The seed files are read
- * twice, a chunk at a time (validated, then sent), so memory does not grow with them, except
- * for the digests: `sentDigests` holds one per row.
+ * Seeds the topics exactly once. The topics are the record of what was seeded: every seed row
+ * they hold (committed) is left out, whatever any state says, and the rest go out in a single
+ * transaction, after every row was validated. The seed files are read a chunk at a time
+ * (validated, then sent), so memory grows only with the digests of the rows on the topics.
  */
 export async function seedTopics(options: SeedOptions): Promise<SeedResult> {
     const log = options.log ?? (() => undefined);
+    const timeoutMs = options.timeoutMs ?? 60_000;
     // The datasets given a topic; the others (e.g. read from PostgreSQL by CDC) are not Kafka's.
     const seeded = datasets.filter(d => options.topics[d.name]);
     if (seeded.length === 0) throw new Error("no topic given for any dataset");
     const rowCount = validateSeeds(options.seedsDir, seeded);
-    const alreadySent = new Set(options.alreadySent ?? []);
-    const sentNow = new PackedDigests();
     const kafka = connectKafka(options.kafka, "jaffle-shop-seeder");
     const topics = Object.values(options.topics);
     await requireTopics(kafka, topics, options.kafka);
-    log(`${rowCount} valid seed rows; sending those not sent before to ${topics.join(", ")}`);
-    const events = unsentEvents(seedRows(options.seedsDir, seeded), options.topics, alreadySent, sentNow);
-    let reported = 0;
-    const sent = await sendChunksInOneTransaction(kafka, events, {
-        transactionalId: options.transactionalId,
-        timeoutMs: options.timeoutMs,
-        onProgress: sentSoFar => {
-            if (sentSoFar - reported < progressEvery) return;
-            log(`sent ${sentSoFar} seed events`);
-            reported = sentSoFar;
-        },
-    });
-    log(sent === 0 ? `all ${rowCount} seed rows were sent before; nothing to send` : `committed ${sent} seed events`);
-    return { sent, sentDigests: [...alreadySent, ...sentNow.toStrings()], endOffsets: await endOffsets(kafka, topics) };
+
+    // Started before the topics are read: starting it aborts a transaction that an interrupted run
+    // of the same id left open, which would hide everything after it from the reading below.
+    const producer = transactionalProducer(kafka, options.transactionalId, timeoutMs);
+    try {
+        await withTimeout(producer.connect(), timeoutMs, `Kafka at ${options.kafka.brokers.join(",")} did not accept the seeder within ${timeoutMs / 1000}s`);
+        const onTopics = await withTimeout(
+            seedRowsOnTopics(kafka, seeded, options.topics),
+            timeoutMs,
+            `reading the seed rows back from ${topics.join(", ")} did not complete within ${timeoutMs / 1000}s`,
+        );
+        log(`${rowCount} valid seed rows, ${onTopics.size} of them on the topics already; sending the others to ${topics.join(", ")}`);
+        let reported = 0;
+        const sent = await sendChunksInOneTransaction(kafka, unsentEvents(seedRows(options.seedsDir, seeded), options.topics, onTopics), {
+            transactionalId: options.transactionalId,
+            producer,
+            timeoutMs,
+            onProgress: sentSoFar => {
+                if (sentSoFar - reported < progressEvery) return;
+                log(`sent ${sentSoFar} seed events`);
+                reported = sentSoFar;
+            },
+        });
+        log(sent === 0 ? `all ${rowCount} seed rows are on the topics; nothing to send` : `committed ${sent} seed events`);
+        return { sent, alreadyOnTopics: onTopics.size, endOffsets: await endOffsets(kafka, topics) };
+    } finally {
+        await producer.disconnect().catch(() => undefined);
+    }
 }
 
-/**
- * The events of the rows not sent before, in chunks; the digest of each is added to `sentNow` as
- * its chunk is made.
- */
-function* unsentEvents(
-    rows: Iterable<SeedRow>,
-    topics: Record<string, string>,
-    alreadySent: ReadonlySet<string>,
-    sentNow: PackedDigests,
-): Generator<KafkaEvent[]> {
+/** The events of the rows not on the topics, in chunks. */
+function* unsentEvents(rows: Iterable<SeedRow>, topics: Record<string, string>, onTopics: ReadonlySet<string>): Generator<KafkaEvent[]> {
     const eventTs = new Date().toISOString();
     let chunk: KafkaEvent[] = [];
     for (const { dataset, record } of rows) {
-        const digest = rowDigest(dataset.name, record);
-        if (alreadySent.has(digest)) continue;
-        sentNow.push(digest);
+        if (onTopics.has(rowDigest(dataset.name, record))) continue;
         chunk.push(toEvent(topics[dataset.name], record, eventTs));
         if (chunk.length === chunkSize) {
             yield chunk;
@@ -95,37 +97,77 @@ function* unsentEvents(
     if (chunk.length > 0) yield chunk;
 }
 
-/** Bytes of a row digest (rowDigest gives them as hex). */
-const digestBytes = rowDigest("", {}).length / 2;
-
 /**
- * Row digests packed as bytes, 10 a row where a digest string takes about 50 in V8's heap:
- * millions of seed rows are sent with little memory.
+ * The digests of the rows the topics hold (rowDigest of each event's row, its `event_ts` left
+ * out), read from each partition's start up to its end when reading began, as a read_committed
+ * consumer sees them: aborted transactions are not there.
  */
-class PackedDigests {
-    private bytes = Buffer.alloc(digestBytes * 1_024);
-    private count = 0;
-
-    push(hex: string): void {
-        if ((this.count + 1) * digestBytes > this.bytes.length) {
-            const grown = Buffer.alloc(this.bytes.length * 2);
-            this.bytes.copy(grown);
-            this.bytes = grown;
+export async function seedRowsOnTopics(kafka: Kafka, seeded: readonly Dataset[], topics: Record<string, string>): Promise<Set<string>> {
+    const datasetOfTopic = new Map(seeded.map(d => [topics[d.name], d.name]));
+    // What is left to read: the end offset of each partition that holds anything, by "topic/partition".
+    const ends = new Map<string, bigint>();
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+        for (const topic of datasetOfTopic.keys()) {
+            for (const o of await admin.fetchTopicOffsets(topic)) {
+                if (BigInt(o.high) > BigInt(o.low)) ends.set(`${topic}/${o.partition}`, BigInt(o.high));
+            }
         }
-        this.bytes.write(hex, this.count++ * digestBytes, "hex");
+    } finally {
+        await admin.disconnect();
     }
+    const digests = new Set<string>();
+    if (ends.size === 0) return digests;
 
-    /** The digests as rowDigest gives them, each a string of its own (50 bytes of heap). */
-    toStrings(): string[] {
-        return Array.from({ length: this.count }, (_, i) => this.bytes.toString("hex", i * digestBytes, (i + 1) * digestBytes));
+    const groupId = `jaffle-shop-seeder-${randomUUID()}`;
+    const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
+    try {
+        await consumer.connect();
+        // A batch's last offset counts transaction markers too, which are never handed out as messages.
+        const caughtUp = new Promise<void>((resolve, reject) => {
+            consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+                const partition = `${payload.topic}/${payload.partition}`;
+                const end = ends.get(partition);
+                if (end !== undefined && BigInt(payload.lastOffset) + 1n >= end) ends.delete(partition);
+                if (ends.size === 0) resolve();
+            });
+            consumer.on(consumer.events.CRASH, ({ payload }) => reject(payload.error));
+        });
+        await consumer.subscribe({ topics: [...datasetOfTopic.keys()], fromBeginning: true });
+        await consumer.run({
+            autoCommit: false,
+            eachBatch: async ({ batch }) => {
+                const dataset = datasetOfTopic.get(batch.topic)!;
+                for (const message of batch.messages) {
+                    const digest = eventRowDigest(dataset, message.value);
+                    if (digest) digests.add(digest);
+                }
+            },
+        });
+        await caughtUp;
+    } finally {
+        await consumer.disconnect().catch(() => undefined);
+        // The group committed nothing; it only served this reading.
+        const cleanup = kafka.admin();
+        await cleanup.connect().then(() => cleanup.deleteGroups([groupId])).catch(() => undefined);
+        await cleanup.disconnect().catch(() => undefined);
     }
+    return digests;
 }
 
-/** Digests of the seed rows of one dataset, as seedTopics records them. */
-export function seedDigests(seedsDir: string, dataset: string): string[] {
-    const digests: string[] = [];
-    for (const row of seedRows(seedsDir, datasets.filter(d => d.name === dataset))) digests.push(rowDigest(dataset, row.record));
-    return digests;
+/** The rowDigest of an event's row, or undefined for a value that is not a JSON row. */
+function eventRowDigest(dataset: string, value: Buffer | null): string | undefined {
+    if (!value) return undefined;
+    let row: unknown;
+    try {
+        row = JSON.parse(value.toString());
+    } catch {
+        return undefined;
+    }
+    if (typeof row !== "object" || row === null || Array.isArray(row)) return undefined;
+    const { event_ts: _, ...record } = row as RawRecord & { event_ts?: unknown };
+    return rowDigest(dataset, record);
 }
 
 async function endOffsets(kafka: Kafka, topics: string[]): Promise<TopicOffsets> {

@@ -30,6 +30,13 @@ export async function sendInOneTransaction(kafka: Kafka, events: KafkaEvent[], o
 export interface ChunkedTransactionOptions extends Omit<TransactionOptions, "chunkSize" | "onProgress"> {
     /** Called after each chunk, with the events sent so far. */
     onProgress?: (sent: number) => void;
+    /** A connected producer of transactionalProducer's, kept open; else one is made and closed. */
+    producer?: Producer;
+}
+
+/** An idempotent producer for transactions of `transactionalId`, which fail after `timeoutMs`. */
+export function transactionalProducer(kafka: Kafka, transactionalId: string, timeoutMs: number): Producer {
+    return kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: timeoutMs });
 }
 
 /**
@@ -47,15 +54,10 @@ export async function sendChunksInOneTransaction(
     let next = iterator.next();
     if (next.done) return 0;
     const timeoutMs = options.timeoutMs ?? 60_000;
-    const producer = kafka.producer({
-        transactionalId: options.transactionalId,
-        idempotent: true,
-        maxInFlightRequests: 1,
-        transactionTimeout: timeoutMs,
-    });
+    const producer = options.producer ?? transactionalProducer(kafka, options.transactionalId, timeoutMs);
     let sent = 0;
     const work = async () => {
-        await producer.connect();
+        if (!options.producer) await producer.connect();
         const transaction = await producer.transaction();
         try {
             for (; !next.done; next = iterator.next()) {
@@ -73,7 +75,7 @@ export async function sendChunksInOneTransaction(
         await withTimeout(work(), timeoutMs, `Kafka transaction did not complete within ${timeoutMs / 1000}s`);
     } finally {
         iterator.return?.();
-        await producer.disconnect().catch(() => undefined);
+        if (!options.producer) await producer.disconnect().catch(() => undefined);
     }
     return sent;
 }

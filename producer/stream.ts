@@ -106,7 +106,13 @@ export async function streamUnits(units: Iterable<GeneratedRecord[]>, options: S
     let started = performance.now();
 
     /** Batches handed to a producer and not yet acknowledged or given up on, by id. */
-    const pending = new Map<number, { batch: Batch; settle: () => void }>();
+    const pending = new Map<number, { batch: Batch; settle: () => void; sentAt: number }>();
+    // kafkajs retries quietly within a request timeout (15 s by default): a batch this long without
+    // an answer is told as an outage too, so a broker that stalls is not mistaken for a hang.
+    const stallWatch = setInterval(() => {
+        const oldest = Math.min(...[...pending.values()].map(entry => entry.sentAt));
+        if (performance.now() - oldest >= stallNoticeMs) outage.failed(new Error(`no acknowledgement for ${stallNoticeMs / 1000} s`));
+    }, 1_000);
     const acknowledged = (id: number) => {
         const entry = pending.get(id);
         if (!entry) return;
@@ -160,7 +166,7 @@ export async function streamUnits(units: Iterable<GeneratedRecord[]>, options: S
         options.onProgress?.(summary);
         const id = nextId++;
         return new Promise<void>(settle => {
-            pending.set(id, { batch, settle });
+            pending.set(id, { batch, settle, sentAt: performance.now() });
             slot.thread.send(id, slot.producer, batch.packed);
         });
     };
@@ -193,6 +199,7 @@ export async function streamUnits(units: Iterable<GeneratedRecord[]>, options: S
     } catch (err) {
         summary.failure ??= err as Error;
     } finally {
+        clearInterval(stallWatch);
         summary.elapsedMs = performance.now() - started;
         await Promise.all(threads.map(t => t.close().catch(() => undefined)));
     }
@@ -219,6 +226,9 @@ function nextBatch(
     }
     return { packed: packer.finish(), counts };
 }
+
+/** How long a batch may wait for its acknowledgement before the wait is told as an outage. */
+const stallNoticeMs = 5_000;
 
 /** Tells of an outage once when it starts, however many batches are retrying, and once when it ends. */
 function outageReporter(retryForMs: number, onNotice: ((message: string) => void) | undefined) {

@@ -95,7 +95,6 @@ describe("seeding the CDC tables", () => {
             seedsDir,
             seedsHash: checkSeeds(seedsDir).hash,
             datasets: ["raw_customers" as const],
-            seedModule: path.join(__dirname, "..", "producer", "cdcSeed.ts"),
         };
         const created = await cdcSeedingProvider.create!(inputs);
         const outs = created.outs!;
@@ -107,6 +106,19 @@ describe("seeding the CDC tables", () => {
         expect(await count(client, "raw_customers")).toBe(100);
         expect(await cdcSeedingProvider.diff!(created.id, outs, { ...inputs, connection: { ...inputs.connection, database: "other" } }))
             .toMatchObject({ changes: true, replaces: ["connection"] });
+    });
+
+    it("rewrites a state that names a machine's path (an earlier version's) without seeding again: a deleted row stays deleted", async () => {
+        const { client, connection } = await cdcDatabase(["raw_customers"]);
+        const inputs = { connection: { ...connection, password: "" }, seedsDir: "seeds", seedsHash: checkSeeds(seedsDir).hash, datasets: ["raw_customers" as const] };
+        const created = await cdcSeedingProvider.create!(inputs);
+        await client.query("delete from raw_customers where id = 1");
+        const earlier = { ...created.outs!, seedsDir: path.resolve(seedsDir), seedModule: path.resolve("producer", "cdcSeed.ts") };
+
+        expect(await cdcSeedingProvider.diff!(created.id, earlier, inputs)).toMatchObject({ changes: true, replaces: [] });
+        const updated = (await cdcSeedingProvider.update!(created.id, earlier, inputs)).outs!;
+        expect(updated).toEqual({ ...inputs, inserted: { raw_customers: 100 } });
+        expect(await count(client, "raw_customers")).toBe(99);
     });
 
     it("inserts nothing when a seed file has a bad row, and names it", async () => {

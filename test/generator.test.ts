@@ -214,12 +214,33 @@ describe("the generator when its broker goes away", () => {
     }
 
     /** 150,000 events at 15,000 events/s: the broker trouble starts 2 s into 10 s of sending. */
-    function generateSlowly(prefix: string, seed: number, extraArgs: string[] = []): CliRun {
+    function generateSlowly(prefix: string, seed: number, extraArgs: string[] = [], timeoutArgs = ["--request-timeout", String(requestTimeoutMs)]): CliRun {
         return runGenerate([
             "--count", "150000", "--rate", "15000", "--seed", String(seed), "--brokers", broker.brokers, "--topic-prefix", prefix,
-            "--request-timeout", String(requestTimeoutMs), "--json", ...extraArgs,
+            ...timeoutArgs, "--json", ...extraArgs,
         ]);
     }
+
+    it("with the default request timeout, tells of a paused broker once no batch was acknowledged for 5 s, and when sending works again", async () => {
+        const { prefix, topics } = await freshTopics("stalled");
+        const run = generateSlowly(prefix, 23, [], []);
+        await run.waitFor("stderr", "generating with seed");
+        await sleep(2_000);
+        process.kill(broker.pid, "SIGSTOP");
+        try {
+            // Within the pause, well short of the 15 s request timeout.
+            await run.waitFor("stderr", /sending failed \(no acknowledgement for 5 s\); retrying each batch for up to 120 s/, 9_000);
+        } finally {
+            process.kill(broker.pid, "SIGCONT");
+        }
+        expect(await run.exitCode(60_000)).toBe(0);
+        expect(run.stderr).toMatch(/sending again after \d+\.\d s of failures/);
+        const summary = JSON.parse(run.stdout);
+        expect(summary).toMatchObject({ outcome: "complete", total: 150_000 });
+        const onTopics = await topicContents(broker.brokers, topics);
+        expect(onTopics.counts).toEqual(summary.sent);
+        expect(onTopics.duplicates).toEqual([]);
+    });
 
     it.each([
         ["", []],

@@ -1,9 +1,11 @@
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { Stack } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { copyProject, engineEnv, newStack, resourceCount, StepLog } from "./helpers/engine";
 import { readTopics, testKafka } from "../testkit/kafkaTopics";
 import { stackOutputs } from "../cli/target";
@@ -21,6 +23,7 @@ const { host, images, prefix } = inject("docker");
 const repo = path.resolve(__dirname, "..");
 const datasets = ["raw_customers", "raw_orders", "raw_payments"];
 const container = "docker:index/container:Container";
+const seedingType = "pulumi-nodejs:dynamic/jaffle-shop-streaming:Seeding";
 
 interface LocalStack {
     stack: Stack;
@@ -30,8 +33,39 @@ interface LocalStack {
 }
 
 const env = engineEnv(host);
-const workDir = copyProject(programFiles);
+// With scripts/: the tests run `npm run up` and friends as users do (scripts/pulumi.sh).
+const projectFiles = [...programFiles, "scripts"];
+const workDir = copyProject(projectFiles);
 const created: LocalStack[] = [];
+
+/**
+ * `npm run <command>` on the stack, as a user runs it (STACK=<name> npm run up, ...): the script
+ * behind it, in the project copy `dir`. Resolves with its exit code and output.
+ */
+function npmRun(local: LocalStack, command: "up" | "preview" | "refresh" | "destroy", dir = workDir) {
+    return runProcess("npm", ["run", command], {
+        cwd: dir, env: { ...process.env, ...env, STACK: local.name }, timeoutMs: 400_000,
+    });
+}
+
+async function expectSucceeds(run: Promise<{ code: number | null; output: string }>): Promise<string> {
+    const { code, output } = await run;
+    expect(code, output).toBe(0);
+    return output;
+}
+
+/** The state of a stack as its file backend holds it. */
+async function stateOf(local: LocalStack): Promise<{ resources: { urn: string; type: string }[]; pending_operations?: unknown[] }> {
+    return (await local.stack.exportStack()).deployment;
+}
+
+async function healthy(name: string): Promise<void> {
+    for (let attempt = 0; attempt < 90; attempt++) {
+        if ((await inspect(name).catch(() => undefined))?.State?.Health?.Status === "healthy") return;
+        await new Promise(resolve => setTimeout(resolve, 1_000));
+    }
+    throw new Error(`${name} was not healthy within 90 s`);
+}
 
 async function localStack(developer: string, portBase?: number): Promise<LocalStack> {
     const name = `${prefix}-${developer}`;
@@ -97,16 +131,30 @@ afterAll(async () => {
 
 describe("local mode on a real Docker engine", () => {
     let alice: LocalStack;
+    let bob: LocalStack;
 
     beforeAll(async () => {
         alice = await localStack("alice");
     });
 
-    it("up: a network, a volume and two healthy containers named and labelled for the stack, the topics on the broker in the container, every seed row once", async () => {
+    it("npm run up on two stacks at once, a preview of a third beside them: each command acts on its own stack only", async () => {
+        bob = await localStack("bob");
+        const dave = await localStack("dave");
         const began = Date.now();
-        const up = await alice.stack.up();
-        process.stderr.write(`[local] cold up of the local stack: ${((Date.now() - began) / 1000).toFixed(1)} s\n`);
-        expect(up.summary.result).toBe("succeeded");
+        const [aliceUp, bobUp, davePreview] = await Promise.all([npmRun(alice, "up"), npmRun(bob, "up"), npmRun(dave, "preview")]);
+        process.stderr.write(`[local] two cold ups at once, a preview beside: ${((Date.now() - began) / 1000).toFixed(1)} s\n`);
+        for (const [local, run, verb] of [[alice, aliceUp, "Updating"], [bob, bobUp, "Updating"], [dave, davePreview, "Previewing update"]] as const) {
+            expect(run.code, run.output).toBe(0);
+            expect(run.output).toContain(`${verb} (${local.name})`);
+            for (const other of [alice, bob, dave].filter(o => o !== local)) expect(run.output).not.toContain(`(${other.name})`);
+        }
+        expect((await labelled(host, bob.name)).containers).toHaveLength(2);
+        expect(await seedRecords(bob)).toEqual(seeded);
+        expect(await resourceCount(dave.stack)).toBe(0);
+    });
+
+    it("up: a network, a volume and two healthy containers named and labelled for the stack, the topics on the broker in the container, every seed row once", async () => {
+        const up = { outputs: await alice.stack.outputs() };
 
         const prefixOf = `jaffle-${alice.name}`;
         expect(await labelled(host, alice.name)).toEqual({
@@ -158,22 +206,31 @@ describe("local mode on a real Docker engine", () => {
         expect(state.deployment.resources.filter((r: { type: string }) => r.type.endsWith(":SqlObject"))).toEqual([]);
     });
 
-    it("a second up changes nothing", async () => {
-        const began = Date.now();
+    it("a second up changes nothing, also as npm run up (refresh of the Docker resources, preview, update)", async () => {
+        let began = Date.now();
         const log = new StepLog();
         const up = await alice.stack.up({ onEvent: log.onEvent });
-        process.stderr.write(`[local] no-op up of the local stack: ${((Date.now() - began) / 1000).toFixed(1)} s\n`);
+        process.stderr.write(`[local] no-op up of the local stack (Automation API, no preview): ${((Date.now() - began) / 1000).toFixed(1)} s\n`);
         expect(Object.keys(up.summary.resourceChanges ?? {})).toEqual(["same"]);
         expect([...log.names("update"), ...log.names("replace"), ...log.names("create")]).toEqual([]);
+
+        began = Date.now();
+        const npmUp = await expectSucceeds(npmRun(alice, "up"));
+        process.stderr.write(`[local] no-op npm run up of the local stack: ${((Date.now() - began) / 1000).toFixed(1)} s\n`);
+        expect(npmUp.slice(npmUp.lastIndexOf("Resources:"))).toMatch(/^Resources:\s+\d+ unchanged\s/);
         expect(await seedRecords(alice)).toEqual(seeded);
     });
 
-    it("runs bob beside alice on the same daemon; destroying bob leaves alice running", async () => {
-        const bob = await localStack("bob");
-        await bob.stack.up();
-        expect((await labelled(host, bob.name)).containers).toHaveLength(2);
-        expect(await seedRecords(bob)).toEqual(seeded);
+    it("npm run scenario on a stack without SQL objects says the views trip once dbt made them, not that they tripped", async () => {
+        const run = await runProcess("npm", ["run", "--silent", "scenario", "--", "duplicate-order"], {
+            cwd: repo, env: { ...process.env, ...env, STACK: bob.name }, timeoutMs: 120_000,
+        });
+        expect(run.code, run.output).toBe(0);
+        expect(run.stdout).toMatch(/^the stack manages no SQL objects \(sqlObjects: false\): once dbt made them, this trips public_etl_failure\.unique_stg_orders_order_id, /m);
+        expect(run.stdout).not.toContain("now tripped");
+    });
 
+    it("runs bob beside alice on the same daemon; destroying bob leaves alice running", async () => {
         await destroy(bob);
         expect(await labelled(host, bob.name)).toEqual({ containers: [], networks: [], volumes: [] });
         for (const name of [`jaffle-${alice.name}-materialize`, `jaffle-${alice.name}-redpanda`]) {
@@ -182,36 +239,85 @@ describe("local mode on a real Docker engine", () => {
         expect(await seedRecords(alice)).toEqual(seeded);
     });
 
-    it("a topic deleted by hand: refresh notices, the next up creates it again and seeds it again", async () => {
+    it("a topic deleted by hand: npm run refresh notices, the next npm run up creates it again and seeds it again", async () => {
         const admin = testKafka(`127.0.0.1:${alice.portBase}`).admin();
         await admin.connect();
         await admin.deleteTopics({ topics: ["raw_orders"] });
         await admin.disconnect();
 
-        const refresh = await alice.stack.refresh();
-        expect(refresh.summary.resourceChanges?.delete).toBe(1);
-        const log = new StepLog();
-        const up = await alice.stack.up({ onEvent: log.onEvent });
-        expect(log.names("create")).toEqual(["topics-raw_orders"]);
-        expect(up.outputs.seededEvents.value).toBe(99);
+        const refreshed = await expectSucceeds(npmRun(alice, "refresh"));
+        expect(refreshed).toMatch(/1 deleted/);
+        expect((await stateOf(alice)).resources.map(r => r.urn)).not.toContain(expect.stringMatching(/::topics-raw_orders$/));
+        const up = await expectSucceeds(npmRun(alice, "up"));
+        expect(up).toMatch(/\+ +kafka:index:Topic +topics-raw_orders +created/);
+        expect((await alice.stack.outputs()).seededEvents.value).toBe(99);
         expect(await seedRecords(alice)).toEqual(seeded);
     });
 
-    it("a broker container removed by hand: refresh notices, the next up brings it back healthy with its data", async () => {
+    it("a broker container removed by hand: npm run up alone notices and brings it back healthy with its data", async () => {
         const broker = `jaffle-${alice.name}-redpanda`;
         await docker(host, ["rm", "-f", broker]);
 
-        // The topics cannot be read while their broker is gone, so refresh fails naming it; what
-        // it could read it records: the container is gone from the state.
-        await expect(alice.stack.refresh()).rejects.toThrow(new RegExp(`127\\.0\\.0\\.1:${alice.portBase}: connect: connection refused`));
-        const state = await alice.stack.exportStack();
-        const containers = state.deployment.resources.filter((r: { type: string }) => r.type === container).map((r: { urn: string }) => r.urn.split("::").pop());
-        expect(containers).toEqual(["materialize-container"]);
-        const log = new StepLog();
-        await alice.stack.up({ onEvent: log.onEvent });
-        expect(log.names("create", container)).toEqual(["redpanda-container"]);
+        const up = await expectSucceeds(npmRun(alice, "up"));
+        expect(up).toMatch(/\+ +docker:index:Container +redpanda-container +created/);
         expect((await inspect(broker)).State.Health.Status).toBe("healthy");
         expect(await topicsOn(`127.0.0.1:${alice.portBase}`)).toEqual(datasets);
+        expect(await seedRecords(alice)).toEqual(seeded);
+    });
+
+    it("npm run refresh with the broker gone records the missing container and fails naming the broker; npm run up repairs", async () => {
+        const broker = `jaffle-${alice.name}-redpanda`;
+        await docker(host, ["rm", "-f", broker]);
+        const refresh = await npmRun(alice, "refresh");
+        expect(refresh.code).not.toBe(0);
+        expect(refresh.output).toMatch(new RegExp(`127\\.0\\.0\\.1:${alice.portBase}: connect: connection refused`));
+        const containers = (await stateOf(alice)).resources.filter(r => r.type === container).map(r => r.urn.split("::").pop());
+        expect(containers).toEqual(["materialize-container"]);
+        await expectSucceeds(npmRun(alice, "up"));
+        expect((await inspect(broker)).State.Health.Status).toBe("healthy");
+        expect(await seedRecords(alice)).toEqual(seeded);
+    });
+
+    it("a destroy that fails half-way (broker stopped) loses the seeding record: the next npm run up sends no row twice", async () => {
+        const broker = `jaffle-${alice.name}-redpanda`;
+        await docker(host, ["stop", broker]);
+        const destroyed = await npmRun(alice, "destroy");
+        expect(destroyed.code, destroyed.output).not.toBe(0);
+        expect((await stateOf(alice)).resources.map(r => r.type)).not.toContain(seedingType);
+        await docker(host, ["start", broker]);
+        await healthy(broker);
+
+        await expectSucceeds(npmRun(alice, "up"));
+        expect((await alice.stack.outputs()).seededEvents.value).toBe(0);
+        expect(await seedRecords(alice)).toEqual(seeded);
+    });
+
+    it("an up against a state restored from before the seeding sends no row twice", async () => {
+        const state = await alice.stack.exportStack();
+        const before = { ...state.deployment, resources: state.deployment.resources.filter((r: { type: string }) => r.type !== seedingType) };
+        await alice.stack.importStack({ ...state, deployment: before });
+        const up = await alice.stack.up();
+        expect(up.outputs.seededEvents.value).toBe(0);
+        expect(await seedRecords(alice)).toEqual(seeded);
+    });
+
+    it("from a second clone at another path: refresh, preview and up change nothing; the state names neither clone's path", async () => {
+        const secondClone = copyProject(projectFiles);
+        fs.copyFileSync(path.join(workDir, `Pulumi.${alice.name}.yaml`), path.join(secondClone, `Pulumi.${alice.name}.yaml`));
+        const there = await LocalWorkspace.selectStack({ stackName: alice.name, workDir: secondClone }, { envVars: env });
+        const refresh = await there.refresh();
+        expect(Object.keys(refresh.summary.resourceChanges ?? {})).toEqual(["same"]);
+        const preview = new StepLog();
+        await there.preview({ onEvent: preview.onEvent });
+        expect(preview.steps.filter(s => s.op !== "same").map(s => `${s.op} ${s.name}`)).toEqual([]);
+        const up = await there.up();
+        expect(Object.keys(up.summary.resourceChanges ?? {})).toEqual(["same"]);
+        const state = (await there.exportStack()).deployment;
+        for (const dir of [workDir, secondClone]) expect(JSON.stringify(state)).not.toContain(dir);
+        // Where the engine saw each resource registered is relative to the project, but the clones'
+        // node_modules link to the repository's, so frames inside it name the repository.
+        const withoutSourcePositions = state.resources.map(({ sourcePosition: _, stackTrace: __, ...resource }: Record<string, unknown>) => resource);
+        expect(JSON.stringify(withoutSourcePositions)).not.toContain(repo);
         expect(await seedRecords(alice)).toEqual(seeded);
     });
 
@@ -230,6 +336,31 @@ describe("local mode on a real Docker engine", () => {
         expect(await seedRecords(carol)).toEqual(seeded);
         await destroy(carol);
         expect(await labelled(host, carol.name)).toEqual({ containers: [], networks: [], volumes: [] });
+    });
+
+    it("an npm run up killed mid-way (kill -9 of all its processes): the next npm run up converges by itself", async () => {
+        const erin = await localStack("erin");
+        const interrupted = spawn("npm", ["run", "up"], {
+            cwd: workDir, env: { ...process.env, ...env, STACK: erin.name }, detached: true, stdio: "ignore",
+        });
+        // Killed once a container exists: its create is under way (it waits for the healthcheck).
+        for (let attempt = 0; (await labelled(host, erin.name)).containers.length === 0; attempt++) {
+            if (attempt === 600) throw new Error("no container of the interrupted up within 120 s");
+            await new Promise(resolve => setTimeout(resolve, 200));
+        }
+        process.kill(-interrupted.pid!, "SIGKILL");
+        await new Promise(resolve => interrupted.once("exit", resolve));
+        expect((await stateOf(erin)).pending_operations ?? []).not.toEqual([]);
+
+        const recovery = await expectSucceeds(npmRun(erin, "up"));
+        process.stderr.write(`[local] recovery after kill -9:\n${recovery.split("\n").filter(l => l.startsWith("[pulumi.sh]")).join("\n")}\n`);
+        expect((await stateOf(erin)).pending_operations ?? []).toEqual([]);
+        for (const name of [`jaffle-${erin.name}-materialize`, `jaffle-${erin.name}-redpanda`]) {
+            expect((await inspect(name)).State.Health.Status, name).toBe("healthy");
+        }
+        expect(await seedRecords(erin)).toEqual(seeded);
+        await destroy(erin);
+        expect(await labelled(host, erin.name)).toEqual({ containers: [], networks: [], volumes: [] });
     });
 
     it("a new redpandaImage tag: the preview replaces the broker container (and its image) only", async () => {

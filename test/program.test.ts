@@ -276,6 +276,27 @@ describe("config validation", () => {
         await expect(runProgram({ stack: "dev", config })).rejects.toThrow(message);
     });
 
+    it.each([49, 200])("rejects a local stack name of %i characters, naming the limit, before declaring anything", async length => {
+        await expect(runProgram({ stack: "s".repeat(length), config: { portBase: "20000" } }))
+            .rejects.toThrow(new RegExp(`stack name "s{${length}}" has ${length} characters; a local stack's may have at most 44: its containers are named jaffle-<stack>-materialize`));
+    });
+
+    it("takes a local stack name of 44 characters, every container name a DNS label of at most 63", async () => {
+        const run = await runProgram({ stack: "s".repeat(44), config: { portBase: "20000", console: "true", cdcDatasets: "raw_customers" } });
+        const containers = run.ofType(container);
+        expect(containers).toHaveLength(4);
+        for (const container of containers) {
+            expect(container.inputs.name.length, container.inputs.name).toBeLessThanOrEqual(63);
+            expect(container.inputs.name).toMatch(/^[a-z0-9-]+$/);
+        }
+    });
+
+    it("rejects an external stack whose default topic prefix makes topic names longer than Kafka's 249", async () => {
+        const config = { mode: "external", kafkaBootstrapServers: "127.0.0.1:9092" };
+        await expect(runProgram({ stack: "s".repeat(236), config })).rejects.toThrow(/topicPrefix: "s{236}\." makes topic names of 250 characters; Kafka allows 249 \(the default prefix is the stack's name/);
+        await expect(runProgram({ stack: "s".repeat(200), config })).resolves.toBeDefined();
+    });
+
     it("reports every problem at once", async () => {
         await expect(runProgram({ stack: "dev", config: { portBase: "x", console: "maybe" } }))
             .rejects.toThrow(/portBase[\s\S]*console/);

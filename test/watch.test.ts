@@ -152,6 +152,23 @@ describe("watch when the database goes away", () => {
         expect(run.stderr.trim()).toBe(`127.0.0.1:${server.port}/${database} has no SUBSCRIBE (not Materialize): polling every 200 ms instead`);
     });
 
+    it("on a database without the models (a stack with sqlObjects: false), says they are not there and how to make them", async () => {
+        const admin = new Client({ connectionString: postgresUrl });
+        await admin.connect();
+        const database = `watch_no_models_${process.pid}`;
+        try {
+            await admin.query(`create database ${database}`);
+            const url = new URL(postgresUrl);
+            url.pathname = `/${database}`;
+            const run = startCli("watch", ["--once", "--url", url.toString()]);
+            expect(await run.exitCode(20_000)).toBe(1);
+            expect(run.stderr.trim()).toMatch(/^error: 127\.0\.0\.1:\d+\/watch_no_models_\d+: relation "[a-z_.]+" does not exist: the project's models are not there \(a stack with sqlObjects: false leaves them to dbt: create them with `dbt run` first\)$/);
+        } finally {
+            await admin.query(`drop database if exists ${database}`);
+            await admin.end();
+        }
+    });
+
     it("gives up after --reconnect-for when the database stays away: exit 1, one line saying so", async () => {
         const doomedServer = await startPostgres();
         try {

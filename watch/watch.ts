@@ -185,6 +185,13 @@ export async function* watchSnapshots(options: WatchOptions): AsyncGenerator<Sna
                 // A client that lost its connection while idle fails the next query with a generic
                 // "not queryable"; what the server or the socket said then is the better explanation.
                 const cause = /not queryable/.test((err as Error).message) ? (session.lostBecause() ?? (err as Error)) : (err as Error);
+                if ((cause as { code?: string }).code === undefinedTable) {
+                    throw new Error(
+                        `${server}: ${cause.message}: the project's models are not there ` +
+                            "(a stack with sqlObjects: false leaves them to dbt: create them with `dbt run` first)",
+                        { cause },
+                    );
+                }
                 if (!isConnectionLoss(cause)) throw err;
                 await session.close();
                 const reopened = await reconnect(() => openSession(options.url, session.subscribes), cause, server, options);
@@ -243,6 +250,7 @@ async function hasSubscribe(client: Client): Promise<boolean> {
 }
 
 const undefinedFunction = "42883";
+const undefinedTable = "42P01";
 
 /**
  * Tries to open a new session until one opens, the time is up (throws) or the watch is aborted
