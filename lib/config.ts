@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 import { containerName, maxLocalStackName, namePrefix } from "./containers";
 import { datasetNames, RawDatasetName } from "./datasets";
+import { portsTakenByOthers } from "./hostPorts";
 import { SaslCredentials, SaslMechanism } from "./kafka";
 
 /**
@@ -357,7 +358,7 @@ export function readConfig(): StackConfig {
         // PostgreSQL takes the next port after the five of portBase.
         const postgresPort = ports.materializeConsole + 1;
         if (cdcDatasets && postgresPort > 65535) problems.push(`${label("portBase")}: leaves no port for PostgreSQL (portBase+5 = ${postgresPort})`);
-        return {
+        const local: LocalConfig = {
             ...common,
             mode: "local",
             bindAddress: read("bindAddress") ?? "127.0.0.1",
@@ -367,6 +368,18 @@ export function readConfig(): StackConfig {
             console: { enabled: read("console") ?? false, image: read("consoleImage") ?? defaults.consoleImage },
             cdc: cdcDatasets && { ...cdcDatasets, image: read("postgresImage") ?? defaults.postgresImage, port: postgresPort },
         };
+        // Only when the engine runs the program: under test mocks, this machine's ports are not the stack's.
+        if (problems.length === 0 && pulumi.runtime.hasEngine()) {
+            const used = [ports.kafka, ports.materializeSql, ports.materializeHttp, ports.materializeConsole]
+                .concat(local.console.enabled ? [ports.console] : [], local.cdc ? [local.cdc.port] : []);
+            for (const port of portsTakenByOthers(local.bindAddress, used, namePrefix(stack))) {
+                problems.push(
+                    `${label("portBase")}: ${local.bindAddress}:${port} is in use (address already in use) by something other than ` +
+                        "this stack's containers: free it, or give the stack another portBase",
+                );
+            }
+        }
+        return local;
     }
 
     function externalConfig(): ExternalConfig {

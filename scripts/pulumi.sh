@@ -83,8 +83,9 @@ remove_pending_creates() {
     grep -q '^pending ' <<<"$facts" || return 0
     while read -r _ op type name urn; do
         if [ "$op" = creating ] && [[ "$type" =~ ^docker:index/(container|network|volume): ]] && [ "$name" != - ]; then
-            local kind="${BASH_REMATCH[1]}"
-            if [ "$(docker "$kind" inspect --format '{{index .Labels "jaffle-shop-streaming.stack"}}' "$name" 2>/dev/null)" = "jaffle-$stack" ]; then
+            local kind="${BASH_REMATCH[1]}" labels='.Labels'
+            [ "$kind" = container ] && labels='.Config.Labels'
+            if [ "$(docker "$kind" inspect --format "{{index $labels \"jaffle-shop-streaming.stack\"}}" "$name" 2>/dev/null)" = "jaffle-$stack" ]; then
                 say "removing $kind $name: an interrupted run created it but never recorded it"
                 docker "$kind" rm -f "$name" >/dev/null
             fi

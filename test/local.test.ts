@@ -321,13 +321,16 @@ describe("local mode on a real Docker engine", () => {
         expect(await seedRecords(alice)).toEqual(seeded);
     });
 
-    it("a host port already taken: up fails naming the port, and succeeds once it is free", async () => {
+    it("a host port already taken: up fails naming the port before creating anything, and succeeds once it is free", async () => {
         const portBase = await freePortBlock(5);
         const squatter = net.createServer();
         await new Promise<void>(resolve => squatter.listen(portBase, "127.0.0.1", () => resolve()));
         const carol = await localStack("carol", portBase);
         try {
             await expect(carol.stack.up()).rejects.toThrow(new RegExp(`127\\.0\\.0\\.1:${portBase}\\b[\\s\\S]*(address already in use|port is already allocated)`));
+            // The program saw the port taken before declaring anything.
+            expect(await resourceCount(carol.stack)).toBe(0);
+            expect(await labelled(host, carol.name)).toEqual({ containers: [], networks: [], volumes: [] });
         } finally {
             await new Promise<void>(resolve => squatter.close(() => resolve()));
         }
