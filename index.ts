@@ -1,3 +1,4 @@
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { CdcDatabase } from "./components/cdcDatabase";
 import { Postgres } from "./components/postgres";
@@ -7,6 +8,7 @@ import { Seeder } from "./components/seeder";
 import { StreamingModels } from "./components/streamingModels";
 import { Topics } from "./components/topics";
 import { ExternalConfig, KafkaEndpoint, LocalConfig, PostgresServer, readConfig } from "./lib/config";
+import { cacheDir } from "./lib/cacheDir";
 import { namePrefix as namePrefixOf } from "./lib/containers";
 import { datasetNames } from "./lib/datasets";
 import { dbtProfile as toDbtProfile } from "./lib/dbtProfile";
@@ -14,13 +16,13 @@ import { definedOutputs } from "./lib/outputs";
 import { postgresUrl } from "./lib/postgresUrl";
 import { SqlConnection } from "./lib/sqlObject";
 import { loadSqlProject } from "./lib/sqlProject";
-import { checkSeeds } from "./producer/seeds";
+import { checkSeedsOnce } from "./producer/seeds";
 
 const config = readConfig();
 // Every input file is checked before the first resource is declared, so bad input changes nothing.
 const sqlProject = config.sqlObjects ? loadSqlProject(config.sqlDir, datasetNames) : undefined;
 const seedsDir = "seeds";
-const seeds = config.seed ? checkSeeds(seedsDir) : undefined;
+const seeds = config.seed ? checkSeedsOnce(seedsDir, path.join(cacheDir(), "checked-seeds")) : undefined;
 
 /** The event bus, the database and the CDC datasets' PostgreSQL, wherever they run. */
 interface Services {

@@ -74,6 +74,8 @@ export interface BigSeedsFigures {
     /** Peak RSS of the program (the language host's node process) and of the providers' node processes, in its first up and in a no-op up. */
     firstUpRssMb: { program: number; providers: number };
     noopUpRssMb: { program: number; providers: number };
+    /** The same in a no-op up of the default project's stack (312 seed rows), for comparison. */
+    defaultNoopUpRssMb: { program: number; providers: number };
     /** The stack's exported state. */
     stateBytes: number;
     /** no-op up of the big-seeds stack / of the default project's. */
@@ -329,12 +331,14 @@ export async function measurePreview(options: PreviewBenchOptions = {}): Promise
         if (bigFirstUp) {
             const noop = await peakRss(bigDir, cli.run(bigDir, ["up", "--yes", "--stack", `${tag}-big`]));
             expectNoChanges(noop.result.stdout, "big seeds");
+            const defaultNoop = await peakRss(dirs.ours, cli.run(dirs.ours, ["up", "--yes", "--stack", `${tag}-up`]));
             const exported = await cli.run(bigDir, ["stack", "export", "--stack", `${tag}-big`]);
             bigSeeds = {
                 rows: bigSeedRows,
                 firstUpMs: bigFirstUp.ms,
                 firstUpRssMb: { program: bigFirstUp.program, providers: bigFirstUp.providers },
                 noopUpRssMb: { program: noop.program, providers: noop.providers },
+                defaultNoopUpRssMb: { program: defaultNoop.program, providers: defaultNoop.providers },
                 stateBytes: Buffer.byteLength(exported.stdout),
                 noopUpRatio: upRows[3].medianMs / upRows[2].medianMs,
             };
@@ -380,7 +384,8 @@ export function renderPreviewRatios(result: PreviewBenchResult): string[] {
         const mb = (figures: { program: number; providers: number }) => `program ${figures.program.toFixed(0)} MB, providers ${figures.providers.toFixed(0)} MB`;
         lines.push(
             `${big.rows.toLocaleString("en-US")} seed rows: first up ${(big.firstUpMs / 1000).toFixed(1)} s, peak RSS ${mb(big.firstUpRssMb)} ` +
-                `(target: program <= ${bigSeedsTargets.maxProgramRssMb} MB); no-op up ${mb(big.noopUpRssMb)}`,
+                `(target: program <= ${bigSeedsTargets.maxProgramRssMb} MB); no-op up ${mb(big.noopUpRssMb)}; ` +
+                `the default project's no-op up ${mb(big.defaultNoopUpRssMb)}`,
             `${big.rows.toLocaleString("en-US")} seed rows: state ${(big.stateBytes / 1024).toFixed(0)} KB (target <= ${bigSeedsTargets.maxStateBytes / 1024} KB); ` +
                 `no-op up vs the default project's: ${big.noopUpRatio.toFixed(2)} (target <= ${bigSeedsTargets.maxNoopUpRatio})`,
         );

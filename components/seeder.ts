@@ -45,7 +45,7 @@ interface SeedingState {
  * new one. The producer is TypeScript in producer/, loaded through tsx inside the provider process
  * (a dynamic provider is a serialized closure and carries no compiled code of its own).
  */
-const seedingProvider: pulumi.dynamic.ResourceProvider<SeedingState, SeedingState> = {
+export const seedingProvider: pulumi.dynamic.ResourceProvider<SeedingState, SeedingState> = {
     async diff(_id, olds, news) {
         const replaces = JSON.stringify(olds.topics) !== JSON.stringify(news.topics) ? ["topics"] : [];
         const unseeded = Object.keys(news.topics).some(dataset => !olds.epochs?.[dataset]);

@@ -140,12 +140,12 @@ function retryBackoffMs(attempt: number): number {
     return Math.min(250 * 2 ** attempt, 5_000);
 }
 
-export function groupByTopic(events: KafkaEvent[]): { topic: string; messages: { key: string; value: string }[] }[] {
-    const byTopic = new Map<string, { key: string; value: string }[]>();
-    for (const { topic, key, value } of events) {
+export function groupByTopic(events: KafkaEvent[]): { topic: string; messages: Omit<KafkaEvent, "topic">[] }[] {
+    const byTopic = new Map<string, Omit<KafkaEvent, "topic">[]>();
+    for (const { topic, key, value, headers } of events) {
         let messages = byTopic.get(topic);
         if (!messages) byTopic.set(topic, (messages = []));
-        messages.push({ key, value });
+        messages.push(headers ? { key, value, headers } : { key, value });
     }
     return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
 }

@@ -42,8 +42,8 @@ const created: LocalStack[] = [];
  * `npm run <command>` on the stack, as a user runs it (STACK=<name> npm run up, ...): the script
  * behind it, in the project copy `dir`. Resolves with its exit code and output.
  */
-function npmRun(local: LocalStack, command: "up" | "preview" | "refresh" | "destroy", dir = workDir) {
-    return runProcess("npm", ["run", command], {
+function npmRun(local: LocalStack, command: "up" | "preview" | "refresh" | "destroy", dir = workDir, args: string[] = []) {
+    return runProcess("npm", ["run", command, ...(args.length > 0 ? ["--", ...args] : [])], {
         cwd: dir, env: { ...process.env, ...env, STACK: local.name }, timeoutMs: 400_000,
     });
 }
@@ -298,6 +298,35 @@ describe("local mode on a real Docker engine", () => {
         await alice.stack.importStack({ ...state, deployment: before });
         const up = await alice.stack.up();
         expect(up.outputs.seededEvents.value).toBe(0);
+        expect(await seedRecords(alice)).toEqual(seeded);
+    });
+
+    it("a lock of another machine's: npm run up leaves it and fails; the README's cancel releases it", async () => {
+        const lockDir = path.join(new URL(env.PULUMI_BACKEND_URL).pathname, ".pulumi", "locks", "organization", "jaffle-shop-streaming", alice.name);
+        fs.mkdirSync(lockDir, { recursive: true });
+        fs.writeFileSync(path.join(lockDir, "0e6b1c1e-0000-4000-8000-000000000000.json"), JSON.stringify({ pid: 1, username: "bob", hostname: "bobs-laptop", timestamp: new Date().toISOString() }));
+        const refused = await npmRun(alice, "up");
+        expect(refused.code).not.toBe(0);
+        expect(refused.output).toMatch(/the stack is currently locked by 1 lock\(s\)[\s\S]*created by bob@bobs-laptop/);
+        // As the README's troubleshooting prints it.
+        const cancel = await runProcess("bash", ["scripts/pulumi.sh", "cancel", "--yes"], { cwd: workDir, env: { ...process.env, ...env, STACK: alice.name }, timeoutMs: 60_000 });
+        expect(cancel.code, cancel.output).toBe(0);
+        await expectSucceeds(npmRun(alice, "up"));
+    });
+
+    it("an unfinished create npm run up does not undo by itself: it lists it and stops; the README's refresh --clear-pending-creates, then up, converge", async () => {
+        const state = await alice.stack.exportStack();
+        const topic = state.deployment.resources.find((r: { urn: string }) => r.urn.endsWith("::topics-raw_orders"));
+        const pending = { ...topic, urn: topic.urn.replace(/topics-raw_orders$/, "topics-raw_returns"), inputs: { ...topic.inputs, name: "raw_returns" } };
+        await alice.stack.importStack({ ...state, deployment: { ...state.deployment, pending_operations: [{ resource: pending, type: "creating" }] } });
+
+        const stopped = await npmRun(alice, "up");
+        expect(stopped.code).not.toBe(0);
+        expect(stopped.output).toContain(`[pulumi.sh] an interrupted run left operations this script does not undo by itself:\n  creating ${pending.urn}`);
+        expect(stopped.output).toContain(`then: STACK=${alice.name} npm run refresh -- --clear-pending-creates`);
+        await expectSucceeds(npmRun(alice, "refresh", workDir, ["--clear-pending-creates"]));
+        expect((await stateOf(alice)).pending_operations ?? []).toEqual([]);
+        await expectSucceeds(npmRun(alice, "up"));
         expect(await seedRecords(alice)).toEqual(seeded);
     });
 

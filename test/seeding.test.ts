@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -5,8 +6,9 @@ import { describe, expect, inject, it } from "vitest";
 import { datasetNames } from "../lib/datasets";
 import { toEvent } from "../producer/events";
 import { connectKafka, KafkaSettings } from "../producer/kafka";
-import { seedTopics } from "../producer/seed";
-import { readSeeds } from "../producer/seeds";
+import { DigestSet, seedTopics } from "../producer/seed";
+import { checkSeeds, readSeeds } from "../producer/seeds";
+import { seedingProvider } from "../components/seeder";
 import { sendInOneTransaction } from "../producer/send";
 import { generatedPayment, seedsWithPayments } from "../testkit/bigSeeds";
 import { createTopics, readTopics, uniquePrefix } from "../testkit/kafkaTopics";
@@ -25,6 +27,18 @@ async function freshTopics(label: string): Promise<Record<string, string>> {
 function countByTopic(records: { topic: string }[], topics: Record<string, string>): Record<string, number> {
     return Object.fromEntries(datasetNames.map(name => [name, records.filter(r => r.topic === topics[name]).length]));
 }
+
+describe("DigestSet", () => {
+    it("holds every digest added, through many growths, and no other", () => {
+        const set = new DigestSet();
+        const added = Array.from({ length: 50_000 }, () => randomBytes(10));
+        for (const digest of added) set.add(digest);
+        for (const digest of added.slice(0, 1_000)) set.add(Buffer.from(digest));
+        expect(set.size).toBe(50_000);
+        expect(added.every(digest => set.has(Buffer.from(digest)))).toBe(true);
+        expect(Array.from({ length: 50_000 }, () => randomBytes(10)).filter(digest => set.has(digest))).toEqual([]);
+    });
+});
 
 describe("seeding a real broker", () => {
     it("sends every seed row once, keyed by id, as typed JSON stamped with event_ts", async () => {
@@ -127,6 +141,21 @@ describe("seeding a real broker", () => {
         }
         expect(countByTopic(await readTopics(brokers, Object.values(topics)), topics)).toEqual({ raw_customers: 100, raw_orders: 99, raw_payments: 113 });
     }, 60_000);
+
+    it("is what the Seeding resource runs: a state of an earlier version (a digest per row, the machine's paths) is rewritten once, sending nothing", async () => {
+        const topics = await freshTopics("upgrade");
+        const inputs = { seedsDir: "seeds", seedsHash: checkSeeds(seedsDir).hash, topics, bootstrapServers: [brokers], tls: false, transactionalId: `t-${topics.raw_orders}` };
+        const created = await seedingProvider.create!(inputs);
+        expect(created.outs).toMatchObject({ sent: 312 });
+        expect(Object.keys(created.outs!.epochs!)).toEqual(datasetNames);
+        expect(await seedingProvider.diff!(created.id, created.outs!, inputs)).toMatchObject({ changes: false });
+
+        const earlier = { ...created.outs!, seedsDir: seedsDir, producerModule: path.join(seedsDir, "..", "producer", "seed.ts"), sentDigests: ["0a1b2c3d4e5f60718293"] };
+        expect(await seedingProvider.diff!(created.id, earlier, inputs)).toMatchObject({ changes: true, replaces: [] });
+        const { outs } = await seedingProvider.update!(created.id, earlier, inputs);
+        expect(outs).toEqual({ ...inputs, sent: 0, endOffsets: created.outs!.endOffsets, epochs: created.outs!.epochs });
+        expect(countByTopic(await readTopics(brokers, Object.values(topics)), topics)).toEqual({ raw_customers: 100, raw_orders: 99, raw_payments: 113 });
+    });
 
     it("fails a malformed seed with file and line and sends nothing at all", async () => {
         const topics = await freshTopics("malformed");

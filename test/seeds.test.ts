@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { datasets } from "../lib/datasets";
-import { checkSeeds, readSeeds, SeedError, validateSeeds } from "../producer/seeds";
+import { checkSeeds, checkSeedsOnce, readSeeds, SeedError, validateSeeds } from "../producer/seeds";
 import { generatedPayment, seedsWithPayments } from "../testkit/bigSeeds";
 
 const seedsDir = path.join(__dirname, "..", "seeds");
@@ -123,6 +123,22 @@ describe("checkSeeds' hash", () => {
 
     it("is the hash existing stacks recorded, so upgrading seeds nothing again", () => {
         expect(checkSeeds(seedsDir)).toEqual({ rows: 312, hash: recordedForm(seedsDir) });
+    });
+
+    it("is what checkSeedsOnce gives, first checked, then remembered, for the very same files only", () => {
+        const cache = fs.mkdtempSync(path.join(os.tmpdir(), "checked-seeds-"));
+        const expected = { rows: 312, hash: recordedForm(seedsDir) };
+        expect(checkSeedsOnce(seedsDir, cache)).toEqual(expected);
+        expect(fs.readdirSync(cache)).toHaveLength(1);
+        expect(checkSeedsOnce(seedsDir, cache)).toEqual(expected);
+
+        // A file that passed, then broke: checked again, and refused naming the line.
+        const csv = fs.readFileSync(path.join(seedsDir, "raw_orders.csv"), "utf8");
+        const grown = seedsWith("raw_orders.csv", `${csv}100,7,2018-04-10,placed\n`);
+        expect(checkSeedsOnce(grown, cache)).toEqual({ rows: 313, hash: recordedForm(grown) });
+        fs.appendFileSync(path.join(grown, "raw_orders.csv"), "101,x,2018-04-10,placed\n");
+        expect(() => checkSeedsOnce(grown, cache)).toThrow(/raw_orders\.csv:102: column "user_id": "x" is not an integer/);
+        expect(() => checkSeedsOnce(path.join(grown, "missing"), cache)).toThrow(SeedError);
     });
 
     it("changes with any seed file's bytes", () => {
