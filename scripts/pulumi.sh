@@ -31,7 +31,8 @@ say() { echo "[pulumi.sh] $*" >&2; }
 ensure_stack() {
     local out
     out="$(pulumi stack init "$stack" --no-select 2>&1)" && return 0
-    grep -q "already exists" <<<"$out" && return 0
+    # A locked stack exists too; the command itself says whose lock it is.
+    grep -q -e "already exists" -e "is currently locked" <<<"$out" && return 0
     echo "$out" >&2
     return 1
 }

@@ -134,9 +134,10 @@ describe("checkSeeds' hash", () => {
 
         // A file that passed, then broke: checked again, and refused naming the line.
         const csv = fs.readFileSync(path.join(seedsDir, "raw_orders.csv"), "utf8");
-        const grown = seedsWith("raw_orders.csv", `${csv}100,7,2018-04-10,placed\n`);
+        // (The seeds end their lines with CRLF.)
+        const grown = seedsWith("raw_orders.csv", `${csv}100,7,2018-04-10,placed\r\n`);
         expect(checkSeedsOnce(grown, cache)).toEqual({ rows: 313, hash: recordedForm(grown) });
-        fs.appendFileSync(path.join(grown, "raw_orders.csv"), "101,x,2018-04-10,placed\n");
+        fs.appendFileSync(path.join(grown, "raw_orders.csv"), "101,x,2018-04-10,placed\r\n");
         expect(() => checkSeedsOnce(grown, cache)).toThrow(/raw_orders\.csv:102: column "user_id": "x" is not an integer/);
         expect(() => checkSeedsOnce(path.join(grown, "missing"), cache)).toThrow(SeedError);
     });
