@@ -20,7 +20,10 @@ import { checkSeedsOnce } from "./producer/seeds";
 
 const config = readConfig();
 // Every input file is checked before the first resource is declared, so bad input changes nothing.
-const sqlProject = config.sqlObjects ? loadSqlProject(config.sqlDir, datasetNames) : undefined;
+// The models only where there is a Materialize to create them in: parsing them costs the program
+// about 36 MB (the parser's WASM in a worker) for nothing otherwise.
+const managesModels = config.sqlObjects && (config.mode === "local" || config.materialize !== undefined);
+const sqlProject = managesModels ? loadSqlProject(config.sqlDir, datasetNames) : undefined;
 const seedsDir = "seeds";
 const seeds = config.seed ? checkSeedsOnce(seedsDir, path.join(cacheDir(), "checked-seeds")) : undefined;
 

@@ -1,3 +1,6 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { derivedPortBase } from "../lib/config";
@@ -212,6 +215,16 @@ describe("external mode", () => {
         expect(run.ofType(sqlObject)).toEqual([]);
         expect(run.ofType("kafka:index/topic:Topic")).toHaveLength(3);
         expect(run.ofType(seeding)).toHaveLength(1);
+    });
+
+    it("reads the models only where it creates them: a broken one fails a stack with a Materialize, not one without", async () => {
+        const broken = fs.mkdtempSync(path.join(os.tmpdir(), "sqlproject-"));
+        fs.cpSync(path.join(__dirname, "..", "sql"), broken, { recursive: true });
+        fs.writeFileSync(path.join(broken, "models", "orders.sql"), "select * from stg_orderz");
+        const config = { mode: "external", kafkaBootstrapServers: "127.0.0.1:9092", sqlDir: broken };
+        await expect(runProgram({ stack: "ci", config })).resolves.toBeDefined();
+        await expect(runProgram({ stack: "ci", config: { ...config, materializeHost: "127.0.0.1" } }))
+            .rejects.toThrow(/orders\.sql: model "orders" references unknown model or source "stg_orderz"/);
     });
 });
 
