@@ -58,11 +58,7 @@ export async function seedTopics(options: SeedOptions): Promise<SeedResult> {
     const producer = transactionalProducer(kafka, options.transactionalId, timeoutMs);
     try {
         await withTimeout(producer.connect(), timeoutMs, `Kafka at ${options.kafka.brokers.join(",")} did not accept the seeder within ${timeoutMs / 1000}s`);
-        const onTopics = await withTimeout(
-            seedRowsOnTopics(kafka, seeded, options.topics),
-            timeoutMs,
-            `reading the seed rows back from ${topics.join(", ")} did not complete within ${timeoutMs / 1000}s`,
-        );
+        const onTopics = await seedRowsOnTopics(kafka, seeded, options.topics, timeoutMs);
         log(`${rowCount} valid seed rows, ${onTopics.size} of them on the topics already; sending the others to ${topics.join(", ")}`);
         let reported = 0;
         const sent = await sendChunksInOneTransaction(kafka, unsentEvents(seedRows(options.seedsDir, seeded), options.topics, onTopics), {
@@ -104,61 +100,61 @@ function* unsentEvents(rows: Iterable<SeedRow>, topics: Record<string, string>, 
 /**
  * The digests of the rows the topics hold (rowDigest of each event's row, its `event_ts` left
  * out), read from each partition's start up to its end when reading began, as a read_committed
- * consumer sees them: aborted transactions are not there.
+ * consumer sees them: aborted transactions are not there. Fails after timeoutMs, the consumer
+ * stopped either way.
  */
-export async function seedRowsOnTopics(kafka: Kafka, seeded: readonly Dataset[], topics: Record<string, string>): Promise<DigestSet> {
+export async function seedRowsOnTopics(kafka: Kafka, seeded: readonly Dataset[], topics: Record<string, string>, timeoutMs: number): Promise<DigestSet> {
     const datasetOfTopic = new Map(seeded.map(d => [topics[d.name], d.name]));
-    // What is left to read: the end offset of each partition that holds anything, by "topic/partition".
-    const ends = new Map<string, bigint>();
+    const digests = new DigestSet();
+    const groupId = `jaffle-shop-seeder-${randomUUID()}`;
     const admin = kafka.admin();
     await admin.connect();
     try {
+        // What is left to read: the end offset of each partition that holds anything, by "topic/partition".
+        const ends = new Map<string, bigint>();
         for (const topic of datasetOfTopic.keys()) {
             for (const o of await admin.fetchTopicOffsets(topic)) {
                 if (BigInt(o.high) > BigInt(o.low)) ends.set(`${topic}/${o.partition}`, BigInt(o.high));
             }
         }
-    } finally {
-        await admin.disconnect();
-    }
-    const digests = new DigestSet();
-    if (ends.size === 0) return digests;
+        if (ends.size === 0) return digests;
 
-    const groupId = `jaffle-shop-seeder-${randomUUID()}`;
-    const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
-    try {
-        await consumer.connect();
-        // A batch's last offset counts transaction markers too, which are never handed out as messages.
-        const caughtUp = new Promise<void>((resolve, reject) => {
-            consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-                const partition = `${payload.topic}/${payload.partition}`;
-                const end = ends.get(partition);
-                if (end !== undefined && BigInt(payload.lastOffset) + 1n >= end) ends.delete(partition);
-                if (ends.size === 0) resolve();
+        const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
+        try {
+            await consumer.connect();
+            // A batch's last offset counts transaction markers too, which are never handed out as messages.
+            const caughtUp = new Promise<void>((resolve, reject) => {
+                consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+                    const partition = `${payload.topic}/${payload.partition}`;
+                    const end = ends.get(partition);
+                    if (end !== undefined && BigInt(payload.lastOffset) + 1n >= end) ends.delete(partition);
+                    if (ends.size === 0) resolve();
+                });
+                consumer.on(consumer.events.CRASH, ({ payload }) => reject(payload.error));
             });
-            consumer.on(consumer.events.CRASH, ({ payload }) => reject(payload.error));
-        });
-        await consumer.subscribe({ topics: [...datasetOfTopic.keys()], fromBeginning: true });
-        await consumer.run({
-            autoCommit: false,
-            eachBatch: async ({ batch }) => {
-                const dataset = datasetOfTopic.get(batch.topic)!;
-                for (const message of batch.messages) {
-                    const carried = message.headers?.[seedRowHeader];
-                    const digest = Buffer.isBuffer(carried) && carried.length === rowDigestBytes ? carried : eventRowDigest(dataset, message.value);
-                    if (digest) digests.add(digest);
-                }
-            },
-        });
-        await caughtUp;
+            await consumer.subscribe({ topics: [...datasetOfTopic.keys()], fromBeginning: true });
+            await consumer.run({
+                autoCommit: false,
+                eachBatch: async ({ batch }) => {
+                    const dataset = datasetOfTopic.get(batch.topic)!;
+                    for (const message of batch.messages) {
+                        const carried = message.headers?.[seedRowHeader];
+                        const digest = Buffer.isBuffer(carried) && carried.length === rowDigestBytes ? carried : eventRowDigest(dataset, message.value);
+                        if (digest) digests.add(digest);
+                    }
+                },
+            });
+            const where = [...datasetOfTopic.keys()].join(", ");
+            await withTimeout(caughtUp, timeoutMs, `reading the seed rows back from ${where} did not complete within ${timeoutMs / 1000}s`);
+        } finally {
+            await consumer.disconnect().catch(() => undefined);
+            // The group committed nothing; it only served this reading.
+            await admin.deleteGroups([groupId]).catch(() => undefined);
+        }
+        return digests;
     } finally {
-        await consumer.disconnect().catch(() => undefined);
-        // The group committed nothing; it only served this reading.
-        const cleanup = kafka.admin();
-        await cleanup.connect().then(() => cleanup.deleteGroups([groupId])).catch(() => undefined);
-        await cleanup.disconnect().catch(() => undefined);
+        await admin.disconnect().catch(() => undefined);
     }
-    return digests;
 }
 
 /** The rowDigest of an event's row (events sent without the header), or undefined for a value that is not a JSON row. */
