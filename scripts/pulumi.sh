@@ -76,6 +76,22 @@ release_stale_lock() {
     pulumi cancel --yes --stack "$stack" >/dev/null
 }
 
+# Plugins of a killed run keep running (each in a process group of its own): those started in this
+# project directory whose parent is no longer a pulumi process are stopped, with their children.
+stop_orphaned_plugins() {
+    local here proc pid ppid
+    here="$(pwd -P)"
+    for proc in /proc/[0-9]*; do
+        pid="${proc#/proc/}"
+        tr '\0' ' ' <"$proc/cmdline" 2>/dev/null | grep -q -e 'pulumi-resource-' -e 'pulumi-language-' || continue
+        [ "$(readlink "$proc/cwd" 2>/dev/null)" = "$here" ] || continue
+        ppid="$(awk '/^PPid:/ { print $2 }' "$proc/status" 2>/dev/null)"
+        [ "$(cat "/proc/$ppid/comm" 2>/dev/null)" != pulumi ] || continue
+        say "stopping plugin process $pid, left running by an interrupted run"
+        kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
+    done
+}
+
 # An interrupted up may have created containers, networks or volumes it never recorded (pending
 # creates): those that carry this stack's label are removed, so that the up creates them again.
 # Anything else is left, with the commands to finish by hand. Prints "pending" when there were some.
@@ -120,6 +136,7 @@ case "$command" in
     stack) pulumi stack "${@:1:1}" --stack "$stack" "${@:2}" ;;
     up)
         release_stale_lock
+        stop_orphaned_plugins
         ensure_stack
         facts="$(state_facts)"
         pending="$(remove_pending_creates "$facts")"

@@ -59,6 +59,18 @@ async function stateOf(local: LocalStack): Promise<{ resources: { urn: string; t
     return (await local.stack.exportStack()).deployment;
 }
 
+/** Pulumi plugin processes (providers, language hosts) running in a directory, as "pid command". */
+function pluginProcessesIn(dir: string): string[] {
+    return fs.readdirSync("/proc").filter(name => /^\d+$/.test(name)).flatMap(pid => {
+        try {
+            const command = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim();
+            return fs.readlinkSync(`/proc/${pid}/cwd`) === dir && /pulumi-(resource|language)-/.test(command) ? [`${pid} ${command}`] : [];
+        } catch {
+            return []; // ended meanwhile
+        }
+    });
+}
+
 async function healthy(name: string): Promise<void> {
     for (let attempt = 0; attempt < 90; attempt++) {
         if ((await inspect(name).catch(() => undefined))?.State?.Health?.Status === "healthy") return;
@@ -386,7 +398,10 @@ describe("local mode on a real Docker engine", () => {
         await new Promise(resolve => interrupted.once("exit", resolve));
         expect((await stateOf(erin)).pending_operations ?? []).not.toEqual([]);
 
+        // Pulumi starts each plugin in a process group of its own: the killed run's outlive it.
+        expect(pluginProcessesIn(workDir)).not.toEqual([]);
         const recovery = await expectSucceeds(npmRun(erin, "up"));
+        expect(pluginProcessesIn(workDir)).toEqual([]);
         process.stderr.write(`[local] recovery after kill -9:\n${recovery.split("\n").filter(l => l.startsWith("[pulumi.sh]")).join("\n")}\n`);
         expect((await stateOf(erin)).pending_operations ?? []).toEqual([]);
         for (const name of [`jaffle-${erin.name}-materialize`, `jaffle-${erin.name}-redpanda`]) {
