@@ -37,41 +37,55 @@ export function runProcess(
     });
 }
 
-/** Distinct free TCP ports on 127.0.0.1 (held open together, so they differ, then released). */
-export async function freePorts(count: number): Promise<number[]> {
-    const servers: net.Server[] = [];
+/**
+ * Ports below the kernel's ephemeral range: a port picked inside it can be taken, between the
+ * pick and the bind, by any outgoing connection or listen(0) on the machine (the engine's plugins,
+ * Kafka clients), which is how a stack's portBase was once found "in use" by the test itself.
+ */
+function unclaimedPortRange(): { low: number; high: number } {
+    const low = 10_000;
+    let ephemeralLow = 32_768;
     try {
-        const ports: number[] = [];
-        for (let i = 0; i < count; i++) {
-            const server = net.createServer();
-            servers.push(server);
-            await new Promise<void>((resolve, reject) => {
-                server.once("error", reject);
-                server.listen(0, "127.0.0.1", () => resolve());
-            });
-            ports.push((server.address() as net.AddressInfo).port);
-        }
-        return ports;
-    } finally {
-        await Promise.all(servers.map(s => new Promise<void>(resolve => s.close(() => resolve()))));
+        ephemeralLow = Number(fs.readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]) || ephemeralLow;
+    } catch {
+        // Not Linux: keep the IANA/Linux default.
     }
+    if (ephemeralLow - low < 1_000) throw new Error(`the ephemeral port range starts at ${ephemeralLow}: too few ports below it for test services`);
+    return { low, high: ephemeralLow };
+}
+
+/** Ports handed out by this process, so two picks made before either is bound never collide. */
+const handedOut = new Set<number>();
+
+function isFree(port: number): Promise<boolean> {
+    return new Promise<boolean>(resolve => {
+        const server = net.createServer();
+        server.once("error", () => resolve(false));
+        server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+    });
 }
 
 /** A base port with `count` consecutive free ports on 127.0.0.1 (a stack's portBase), tried at random. */
 export async function freePortBlock(count: number): Promise<number> {
-    const isFree = (port: number) =>
-        new Promise<boolean>(resolve => {
-            const server = net.createServer();
-            server.once("error", () => resolve(false));
-            server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-        });
+    const { low, high } = unclaimedPortRange();
     for (let attempt = 0; attempt < 200; attempt++) {
-        const base = 20_000 + Math.floor(Math.random() * 30_000);
+        const base = low + Math.floor(Math.random() * (high - low - count));
+        const block = Array.from({ length: count }, (_, i) => base + i);
+        if (block.some(port => handedOut.has(port))) continue;
         let free = true;
-        for (let port = base; port < base + count && free; port++) free = await isFree(port);
-        if (free) return base;
+        for (const port of block) if (!(free = await isFree(port))) break;
+        if (!free) continue;
+        for (const port of block) handedOut.add(port);
+        return base;
     }
-    throw new Error(`no ${count} consecutive free ports found on 127.0.0.1 in 200 tries`);
+    throw new Error(`no ${count} consecutive free ports found on 127.0.0.1 in ${low}-${high - 1} in 200 tries`);
+}
+
+/** Distinct free TCP ports on 127.0.0.1, outside the ephemeral range. */
+export async function freePorts(count: number): Promise<number[]> {
+    const ports: number[] = [];
+    for (let i = 0; i < count; i++) ports.push(await freePortBlock(1));
+    return ports;
 }
 
 /** The last lines of a service's log, for an error message. */
