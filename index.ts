@@ -114,6 +114,7 @@ const models = sqlConnection && sqlProject && new StreamingModels("models", {
     connection: sqlConnection,
     project: sqlProject,
     cluster: config.cluster,
+    sourceSchema: config.sourceSchema,
     topics: topics.topicNames,
     topicEpochs: seeder?.epochs,
     kafka: { brokers: kafka.brokersForMaterialize, tls: kafka.tls, sasl: kafka.sasl },

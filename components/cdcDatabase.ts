@@ -134,7 +134,7 @@ export class CdcDatabase extends pulumi.ComponentResource {
                 database: db,
                 ssl: admin.sslMode !== "disable",
                 connectTimeoutSeconds: 60,
-                // No instance: unlike the Materialize emulator, PostgreSQL keeps its data in a named
+                // No serverInstance: unlike the Materialize emulator, PostgreSQL keeps its data in a named
                 // volume, so a replaced container still has the tables and their rows.
             })),
         );

@@ -55,7 +55,7 @@ export class Materialize extends pulumi.ComponentResource {
         // Known only once the container is healthy, so whatever connects waits for Materialize. The
         // emulator keeps no data: a new container is a new, empty instance, so the SQL objects in
         // it are created again.
-        this.connection = this.container.id.apply((instance): SqlConnection => ({
+        this.connection = this.container.id.apply((serverInstance): SqlConnection => ({
             dialect: "materialize",
             host,
             port: args.sqlPort,
@@ -63,7 +63,7 @@ export class Materialize extends pulumi.ComponentResource {
             database: "materialize",
             ssl: false,
             connectTimeoutSeconds: 180,
-            instance,
+            serverInstance,
         }));
         this.psqlUrl = this.connection.apply(psqlUrl);
         this.consoleUrl = this.connection.apply(c => `http://${c.host}:${args.consolePort}`);

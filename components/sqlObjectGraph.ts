@@ -13,13 +13,13 @@ export interface SqlObjectGraphArgs {
      * By object key, the identity of what it reads from outside the database (a source: its topic's
      * epoch). When one changes, that object and everything downstream of it are rebuilt.
      */
-    identities?: Record<string, pulumi.Input<string>>;
+    externalIdentities?: Record<string, pulumi.Input<string>>;
 }
 
 export interface PlannedSqlObject {
     definition: SqlObjectDefinition;
     /** Changes whenever any object upstream changes, forcing this one to be rebuilt too. */
-    upstream: string;
+    upstreamSql: string;
 }
 
 /**
@@ -41,9 +41,10 @@ export function planSqlObjects(objects: SqlObjectDefinition[]): PlannedSqlObject
     return ordered.map((object): PlannedSqlObject => {
         const upstreamHash = createHash("sha256");
         for (const dependency of [...object.dependsOn].sort()) upstreamHash.update(`${dependency}=${fingerprints.get(dependency)}\n`);
-        const upstream = upstreamHash.digest("hex").slice(0, 16);
-        fingerprints.set(object.key, createHash("sha256").update(object.create).update(upstream).digest("hex").slice(0, 16));
-        return { definition: object, upstream };
+        const upstreamSql = upstreamHash.digest("hex").slice(0, 16);
+        const own = createHash("sha256").update(object.create).update((object.searchPath ?? []).join(",")).update(upstreamSql);
+        fingerprints.set(object.key, own.digest("hex").slice(0, 16));
+        return { definition: object, upstreamSql };
     });
 }
 
@@ -64,14 +65,14 @@ export class SqlObjectGraph extends pulumi.ComponentResource {
         super("jaffle-shop-streaming:index:SqlObjectGraph", name, {}, opts);
         this.objects = {};
         const identities: Record<string, pulumi.Output<string>> = {};
-        for (const { definition, upstream } of planSqlObjects(args.objects)) {
+        for (const { definition, upstreamSql } of planSqlObjects(args.objects)) {
             const secret = args.secrets?.[definition.key];
             if (definition.kind === "secret" && secret === undefined) {
                 throw new Error(`SQL secret "${definition.key}" has no value`);
             }
             const inputs = definition.dependsOn.map(key => this.objects[key]);
             identities[definition.key] = combinedIdentity([
-                args.identities?.[definition.key] ?? "",
+                args.externalIdentities?.[definition.key] ?? "",
                 ...definition.dependsOn.map(key => identities[key]),
             ]);
             // Named after the component; `aliases` keeps the stacks that named them by key alone.
@@ -81,11 +82,12 @@ export class SqlObjectGraph extends pulumi.ComponentResource {
                 schema: definition.schema,
                 name: definition.name,
                 create: definition.create,
+                searchPath: definition.searchPath,
                 // Derived from the inputs' ids so the engine records a property dependency on them:
                 // when an input is dropped to be replaced, the engine first drops this object too
                 // (a view cannot outlive what it reads).
-                upstream: pulumi.all(inputs.map(input => input.id)).apply(() => upstream),
-                identity: identities[definition.key],
+                upstreamSql: pulumi.all(inputs.map(input => input.id)).apply(() => upstreamSql),
+                externalIdentity: identities[definition.key],
                 secret,
             }, { parent: this, dependsOn: inputs, aliases: [{ name: definition.key }] });
         }

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { kafkaPasswordSecretName, KafkaSecurityProtocol, MaterializePostgres, materializeObjects, postgresPasswordSecretName } from "../lib/ddl";
+import { kafkaPasswordSecretName, KafkaSecurityProtocol, kafkaSourceName, MaterializePostgres, materializeObjects, postgresPasswordSecretName } from "../lib/ddl";
 import { SqlConnection } from "../lib/sqlObject";
 import { relationKey, SqlProject } from "../lib/sqlProject";
 import { SqlObjectGraph } from "./sqlObjectGraph";
@@ -10,9 +10,11 @@ export interface StreamingModelsArgs {
     /** The models and failure views; its sources are the keys of `topics`. */
     project: SqlProject;
     cluster: string;
-    /** Topic read by each source (source name = dataset name). */
+    /** The schema of the connections, secrets, sources and their tables. */
+    sourceSchema: string;
+    /** Topic of each dataset read from Kafka. */
     topics: Record<string, string>;
-    /** Per source, its topic's epoch (see Seeder): a source is rebuilt when its topic was recreated. */
+    /** Per dataset, its topic's epoch (see Seeder): its source is rebuilt when the topic was recreated. */
     topicEpochs?: pulumi.Input<Record<string, string>>;
     /** How Materialize reaches Kafka. */
     kafka: {
@@ -25,8 +27,9 @@ export interface StreamingModelsArgs {
 }
 
 /**
- * The jaffle_shop project on Materialize: a Kafka connection, one JSON source per topic, the
- * staging and mart views, and the data-quality failure views in public_etl_failure.
+ * The jaffle_shop project on Materialize: in the source schema a Kafka connection, per topic a
+ * source and the JSON table the models read (and for CDC datasets the PostgreSQL source and its
+ * tables); the staging and mart views; the data-quality failure views in public_etl_failure.
  */
 export class StreamingModels extends pulumi.ComponentResource {
     readonly project: SqlProject;
@@ -40,11 +43,13 @@ export class StreamingModels extends pulumi.ComponentResource {
     constructor(name: string, args: StreamingModelsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("jaffle-shop-streaming:index:StreamingModels", name, {}, opts);
         this.project = args.project;
+        const inSourceSchema = (object: string) => relationKey({ schema: args.sourceSchema, name: object });
         const securityProtocol: KafkaSecurityProtocol = args.kafka.sasl
             ? (args.kafka.tls ? "SASL_SSL" : "SASL_PLAINTEXT")
             : (args.kafka.tls ? "SSL" : "PLAINTEXT");
         const objects = materializeObjects(this.project, {
             cluster: args.cluster,
+            sourceSchema: args.sourceSchema,
             topics: args.topics,
             kafka: {
                 brokers: args.kafka.brokers,
@@ -54,17 +59,19 @@ export class StreamingModels extends pulumi.ComponentResource {
             postgres: args.postgres && (({ password: _, ...postgres }) => postgres)(args.postgres),
         });
         const secrets: Record<string, pulumi.Input<string>> = {
-            ...(args.kafka.sasl ? { [kafkaPasswordSecretName]: args.kafka.sasl.password } : {}),
-            ...(args.postgres ? { [postgresPasswordSecretName]: args.postgres.password } : {}),
+            ...(args.kafka.sasl ? { [inSourceSchema(kafkaPasswordSecretName)]: args.kafka.sasl.password } : {}),
+            ...(args.postgres ? { [inSourceSchema(postgresPasswordSecretName)]: args.postgres.password } : {}),
         };
         // Only a source that reads a topic has a topic's epoch.
-        const kafkaSources = this.project.sources.filter(source => !args.postgres?.datasets.includes(source as never));
+        const kafkaDatasets = this.project.sources.filter(source => !args.postgres?.datasets.includes(source as never));
         this.graph = new SqlObjectGraph(`${name}-objects`, {
             connection: args.connection,
             objects,
             secrets: Object.keys(secrets).length > 0 ? secrets : undefined,
-            identities: args.topicEpochs &&
-                Object.fromEntries(kafkaSources.map(source => [source, pulumi.output(args.topicEpochs).apply(epochs => epochs?.[source] ?? "")])),
+            externalIdentities: args.topicEpochs && Object.fromEntries(kafkaDatasets.map(dataset => [
+                inSourceSchema(kafkaSourceName(dataset)),
+                pulumi.output(args.topicEpochs).apply(epochs => epochs?.[dataset] ?? ""),
+            ])),
         }, { parent: this });
 
         const models = this.project.models;

@@ -5,6 +5,7 @@ import { containerName, maxLocalStackName, namePrefix } from "./containers";
 import { datasetNames, RawDatasetName } from "./datasets";
 import { portsTakenByOthers } from "./hostPorts";
 import { SaslCredentials, SaslMechanism } from "./kafka";
+import { defaultFailureSchema } from "./sqlModel";
 
 /**
  * Stack configuration, read and validated once at start-up. Every problem names the config key,
@@ -82,6 +83,8 @@ interface CommonConfig {
     /** Whether this program manages the SQL objects in Materialize (else dbt does). */
     sqlObjects: boolean;
     cluster: string;
+    /** The Materialize schema of the connections, secrets, sources and the tables read from them. */
+    sourceSchema: string;
     topics: TopicSettings;
 }
 
@@ -140,6 +143,7 @@ export const configKeys = {
     seed: { kind: "boolean", modes: both, description: "send seeds/*.csv to the topics once (default: true)" },
     sqlObjects: { kind: "boolean", modes: both, description: "manage the Materialize SQL objects (connection, sources, views); false leaves them to dbt and exports dbtProfile (default: true)" },
     cluster: { kind: "string", modes: both, description: "Materialize cluster for sources, materialized views and indexes (default: quickstart)" },
+    sourceSchema: { kind: "string", modes: both, description: "Materialize schema of the connections, secrets, sources and their tables, apart from the models' (default: ingest)" },
     topicPrefix: { kind: "string", emptyAllowed: true, modes: both, description: "prefix of every topic name; \"\" for none (default: none locally, \"<stack>.\" in external mode)" },
     topicPartitions: { kind: "integer", range: [1, 1000], modes: both, description: "partitions per topic (default: 1)" },
     topicReplicationFactor: { kind: "integer", range: [1, 10], modes: both, description: "replication factor per topic (default: 1)" },
@@ -183,6 +187,7 @@ export const defaults = {
     postgresImage: "postgres:17.6-bookworm",
     postgresDatabase: "jaffle_shop",
     cluster: "quickstart",
+    sourceSchema: "ingest",
 };
 
 /**
@@ -297,6 +302,7 @@ export function readConfig(): StackConfig {
         seed: read("seed") ?? true,
         sqlObjects: read("sqlObjects") ?? true,
         cluster: read("cluster") ?? defaults.cluster,
+        sourceSchema: read("sourceSchema") ?? defaults.sourceSchema,
         topics: {
             prefix: read("topicPrefix") ?? (mode === "external" ? `${stack}.` : ""),
             partitions: read("topicPartitions") ?? 1,
@@ -306,6 +312,9 @@ export function readConfig(): StackConfig {
     };
     if (common.topics.prefix !== "" && !/^[A-Za-z0-9._-]+$/.test(common.topics.prefix)) {
         problems.push(`${label("topicPrefix")}: "${common.topics.prefix}" may only contain letters, digits, ".", "_" and "-"`);
+    }
+    if (["public", defaultFailureSchema].includes(common.sourceSchema) || common.sourceSchema.startsWith("mz_") || common.sourceSchema.startsWith("pg_")) {
+        problems.push(`${label("sourceSchema")}: "${common.sourceSchema}" holds models or the system's objects; the sources need a schema of their own`);
     }
     const longestTopic = common.topics.prefix.length + Math.max(...datasetNames.map(name => name.length));
     if (longestTopic > maxTopicName) {

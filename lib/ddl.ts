@@ -1,16 +1,19 @@
 import { RawDatasetName } from "./datasets";
 import { jsonViewQuery } from "./cdc";
 import { quoteIdent, quoteLiteral, secretPlaceholder } from "./quote";
+import { SqlObjectKind } from "./sqlKinds";
 import { relationKey, SqlModel, SqlProject } from "./sqlProject";
 import { SaslCredentials } from "./kafka";
 
 /**
  * Renders the SQL project into database objects: each with the one statement that creates it,
- * what it depends on, and enough to find and drop it. Materialize gets sources, materialized
- * views and indexes; PostgreSQL (used by the tests) gets source-shaped tables and plain views.
+ * what it depends on, and enough to find and drop it (lib/sqlKinds.ts). Everything read from
+ * outside the database (connections, secrets, sources, the tables fed by them) lives in a schema of
+ * its own, apart from the models. Materialize gets sources, tables from source, materialized views
+ * and indexes; PostgreSQL (used by the tests) gets source-shaped tables and plain views.
  */
 
-export type SqlObjectKind = "schema" | "secret" | "connection" | "source" | "table" | "view" | "materialized view" | "index";
+export type { SqlObjectKind } from "./sqlKinds";
 
 export interface SqlObjectDefinition {
     /** Unique within a graph; also the Pulumi resource name. */
@@ -22,6 +25,8 @@ export interface SqlObjectDefinition {
     create: string;
     /** Keys of the objects this one reads or lives in. */
     dependsOn: string[];
+    /** Where the bare names in `create` resolve (a model reads its sources by bare name, as in dbt). */
+    searchPath?: string[];
 }
 
 export type KafkaSecurityProtocol = "PLAINTEXT" | "SSL" | "SASL_PLAINTEXT" | "SASL_SSL";
@@ -49,8 +54,10 @@ export interface MaterializePostgres {
 
 export interface MaterializeOptions {
     cluster: string;
+    /** The schema of the connections, secrets, sources and their tables. */
+    sourceSchema: string;
     kafka: MaterializeKafka;
-    /** Topic for each source read from Kafka. */
+    /** Topic for each dataset read from Kafka. */
     topics: Record<string, string>;
     postgres?: MaterializePostgres;
 }
@@ -60,22 +67,37 @@ export const kafkaPasswordSecretName = "kafka_sasl_password";
 export const postgresPasswordSecretName = "postgres_password";
 export const postgresConnectionName = "postgres_connection";
 export const postgresSourceName = "postgres_cdc";
-/** Materialize's name for a CDC dataset's replicated table; the dataset's own name is its JSON view. */
-export const cdcSubsourceName = (dataset: string) => `${dataset}_cdc`;
+/** A Kafka dataset's source; its table carries the dataset's name. */
+export const kafkaSourceName = (dataset: string) => `${dataset}_kafka`;
+/** A CDC dataset's replicated table; the dataset's own name is its JSON view. */
+export const cdcTableName = (dataset: string) => `${dataset}_cdc`;
+
+/** An object in the source schema (or the models'), keyed as the graph keys it. */
+function inSchema(schema: string, name: string, kind: SqlObjectKind, create: (qualified: string) => string, dependsOn: string[]): SqlObjectDefinition {
+    return { key: relationKey({ schema, name }), kind, schema, name, create: create(qualifiedName(schema, name)), dependsOn };
+}
+
+function qualifiedName(schema: string, name: string): string {
+    return `${quoteIdent(schema)}.${quoteIdent(name)}`;
+}
+
+function schemaObject(name: string): SqlObjectDefinition {
+    return { key: name, kind: "schema", schema: name, name, create: `CREATE SCHEMA ${quoteIdent(name)}`, dependsOn: [] };
+}
 
 export function materializeObjects(project: SqlProject, options: MaterializeOptions): SqlObjectDefinition[] {
     const cluster = quoteIdent(options.cluster);
-    const objects: SqlObjectDefinition[] = [];
     const fromPostgres = new Set<string>(options.postgres?.datasets ?? []);
     const fromKafka = project.sources.filter(source => !fromPostgres.has(source));
+    const objects: SqlObjectDefinition[] = [schemaObject(options.sourceSchema)];
     if (fromKafka.length > 0) objects.push(...kafkaObjects(fromKafka, options, cluster));
-    if (options.postgres && fromPostgres.size > 0) objects.push(...postgresCdcObjects(options.postgres, cluster));
-    objects.push(...modelObjects(project, cluster));
+    if (options.postgres && fromPostgres.size > 0) objects.push(...postgresCdcObjects(options.postgres, options.sourceSchema, cluster));
+    objects.push(...modelObjects(project, options.sourceSchema, cluster));
     for (const model of project.models) {
         for (const columns of model.indexes) {
             const name = `${model.name}_${columns.join("_")}_idx`;
             objects.push({
-                key: model.schema === "public" ? name : `${model.schema}.${name}`,
+                key: relationKey({ schema: model.schema, name }),
                 kind: "index",
                 schema: model.schema,
                 name,
@@ -89,19 +111,17 @@ export function materializeObjects(project: SqlProject, options: MaterializeOpti
     return objects;
 }
 
-function kafkaObjects(sources: string[], options: MaterializeOptions, cluster: string): SqlObjectDefinition[] {
+/**
+ * A Kafka connection (its SASL password a secret), and per dataset a source of the topic and the
+ * table the models read. The source has no FORMAT: decoding is the table's, as in Materialize's
+ * current syntax.
+ */
+function kafkaObjects(datasets: string[], options: MaterializeOptions, cluster: string): SqlObjectDefinition[] {
+    const schema = options.sourceSchema;
     const objects: SqlObjectDefinition[] = [];
-    const connectionDependsOn: string[] = [];
+    const secret = relationKey({ schema, name: kafkaPasswordSecretName });
     if (options.kafka.sasl) {
-        objects.push({
-            key: kafkaPasswordSecretName,
-            kind: "secret",
-            schema: "public",
-            name: kafkaPasswordSecretName,
-            create: `CREATE SECRET ${quoteIdent(kafkaPasswordSecretName)} AS ${secretPlaceholder}`,
-            dependsOn: [],
-        });
-        connectionDependsOn.push(kafkaPasswordSecretName);
+        objects.push(inSchema(schema, kafkaPasswordSecretName, "secret", name => `CREATE SECRET ${name} AS ${secretPlaceholder}`, [schema]));
     }
     const brokers = options.kafka.brokers;
     const connectionOptions = [
@@ -111,132 +131,87 @@ function kafkaObjects(sources: string[], options: MaterializeOptions, cluster: s
             ? [
                   `SASL MECHANISMS = ${quoteLiteral(options.kafka.sasl.mechanism.toUpperCase())}`,
                   `SASL USERNAME = ${quoteLiteral(options.kafka.sasl.username)}`,
-                  `SASL PASSWORD = SECRET ${quoteIdent(kafkaPasswordSecretName)}`,
+                  `SASL PASSWORD = SECRET ${qualifiedName(schema, kafkaPasswordSecretName)}`,
               ]
             : []),
     ];
-    objects.push({
-        key: kafkaConnectionName,
-        kind: "connection",
-        schema: "public",
-        name: kafkaConnectionName,
-        create: `CREATE CONNECTION ${quoteIdent(kafkaConnectionName)} TO KAFKA (${connectionOptions.join(", ")})`,
-        dependsOn: connectionDependsOn,
-    });
-    for (const source of sources) {
-        const topic = options.topics[source];
-        if (!topic) throw new Error(`no topic given for source "${source}"`);
-        objects.push({
-            key: source,
-            kind: "source",
-            schema: "public",
-            name: source,
-            // Append-only (ENVELOPE NONE): a re-sent event is a second row, which is what the
-            // failure views are there to catch.
-            create:
-                `CREATE SOURCE ${quoteIdent(source)} IN CLUSTER ${cluster}` +
-                ` FROM KAFKA CONNECTION ${quoteIdent(kafkaConnectionName)} (TOPIC ${quoteLiteral(topic)})` +
-                ` FORMAT JSON ENVELOPE NONE`,
-            dependsOn: [kafkaConnectionName],
-        });
+    const connection = inSchema(schema, kafkaConnectionName, "connection",
+        name => `CREATE CONNECTION ${name} TO KAFKA (${connectionOptions.join(", ")})`,
+        [schema, ...(options.kafka.sasl ? [secret] : [])]);
+    objects.push(connection);
+    for (const dataset of datasets) {
+        const topic = options.topics[dataset];
+        if (!topic) throw new Error(`no topic given for dataset "${dataset}"`);
+        const source = inSchema(schema, kafkaSourceName(dataset), "source",
+            name => `CREATE SOURCE ${name} IN CLUSTER ${cluster} FROM KAFKA CONNECTION ${qualifiedName(schema, kafkaConnectionName)} (TOPIC ${quoteLiteral(topic)})`,
+            [connection.key]);
+        // Append-only (ENVELOPE NONE): a re-sent event is a second row, which is what the failure
+        // views are there to catch.
+        const table = inSchema(schema, dataset, "table from source",
+            name => `CREATE TABLE ${name} FROM SOURCE ${qualifiedName(schema, source.name)} FORMAT JSON ENVELOPE NONE`,
+            [source.key]);
+        objects.push(source, table);
     }
     return objects;
 }
 
 /**
  * The CDC datasets: the replication role's password as a secret, a PostgreSQL connection, one
- * source for the publication's tables (each replicated as `<dataset>_cdc`), and per dataset a view
- * named like the dataset that rebuilds the JSON shape the staging models read.
+ * source for the publication, per dataset a table replicating its upstream table, and a view named
+ * like the dataset that rebuilds the JSON shape the staging models read.
  */
-function postgresCdcObjects(postgres: MaterializePostgres, cluster: string): SqlObjectDefinition[] {
-    const tables = postgres.datasets.map(dataset =>
-        `${quoteIdent(postgres.schema)}.${quoteIdent(dataset)} AS ${quoteIdent("public")}.${quoteIdent(cdcSubsourceName(dataset))}`);
+function postgresCdcObjects(postgres: MaterializePostgres, schema: string, cluster: string): SqlObjectDefinition[] {
+    const secret = inSchema(schema, postgresPasswordSecretName, "secret", name => `CREATE SECRET ${name} AS ${secretPlaceholder}`, [schema]);
     const connectionOptions = [
         `HOST ${quoteLiteral(postgres.host)}`,
         `PORT ${postgres.port}`,
         `USER ${quoteLiteral(postgres.user)}`,
-        `PASSWORD SECRET ${quoteIdent(postgresPasswordSecretName)}`,
+        `PASSWORD SECRET ${qualifiedName(schema, secret.name)}`,
         `DATABASE ${quoteLiteral(postgres.database)}`,
         `SSL MODE ${quoteLiteral(postgres.sslMode)}`,
     ];
-    return [
-        {
-            key: postgresPasswordSecretName,
-            kind: "secret",
-            schema: "public",
-            name: postgresPasswordSecretName,
-            create: `CREATE SECRET ${quoteIdent(postgresPasswordSecretName)} AS ${secretPlaceholder}`,
-            dependsOn: [],
-        },
-        {
-            key: postgresConnectionName,
-            kind: "connection",
-            schema: "public",
-            name: postgresConnectionName,
-            create: `CREATE CONNECTION ${quoteIdent(postgresConnectionName)} TO POSTGRES (${connectionOptions.join(", ")})`,
-            dependsOn: [postgresPasswordSecretName],
-        },
-        {
-            key: postgresSourceName,
-            kind: "source",
-            schema: "public",
-            name: postgresSourceName,
-            create:
-                `CREATE SOURCE ${quoteIdent(postgresSourceName)} IN CLUSTER ${cluster}` +
-                ` FROM POSTGRES CONNECTION ${quoteIdent(postgresConnectionName)} (PUBLICATION ${quoteLiteral(postgres.publication)})` +
-                ` FOR TABLES (${tables.join(", ")})`,
-            dependsOn: [postgresConnectionName],
-        },
-        ...postgres.datasets.map((dataset): SqlObjectDefinition => ({
-            key: dataset,
-            kind: "view",
-            schema: "public",
-            name: dataset,
-            create: `CREATE VIEW ${quoteIdent("public")}.${quoteIdent(dataset)} AS\n${jsonViewQuery(dataset, { schema: "public", name: cdcSubsourceName(dataset) })}`,
-            dependsOn: [postgresSourceName],
-        })),
-    ];
+    const connection = inSchema(schema, postgresConnectionName, "connection",
+        name => `CREATE CONNECTION ${name} TO POSTGRES (${connectionOptions.join(", ")})`, [secret.key]);
+    const source = inSchema(schema, postgresSourceName, "source",
+        name => `CREATE SOURCE ${name} IN CLUSTER ${cluster} FROM POSTGRES CONNECTION ${qualifiedName(schema, connection.name)}` +
+            ` (PUBLICATION ${quoteLiteral(postgres.publication)})`,
+        [connection.key]);
+    const perDataset = postgres.datasets.flatMap(dataset => {
+        const table = inSchema(schema, cdcTableName(dataset), "table from source",
+            name => `CREATE TABLE ${name} FROM SOURCE ${qualifiedName(schema, source.name)} (REFERENCE ${qualifiedName(postgres.schema, dataset)})`,
+            [source.key]);
+        const view = inSchema(schema, dataset, "view",
+            name => `CREATE VIEW ${name} AS\n${jsonViewQuery(dataset, { schema, name: table.name })}`, [table.key]);
+        return [table, view];
+    });
+    return [secret, connection, source, ...perDataset];
 }
 
 /**
- * The same project on PostgreSQL: each source becomes a table shaped like Materialize's JSON
- * source (one `data jsonb` column), and every model a plain view so it reflects new rows at once.
+ * The same project on PostgreSQL, in the same schemas: each Kafka dataset a table shaped like
+ * Materialize's JSON table (one `data jsonb` column), each CDC dataset a JSON view over its typed
+ * table in `cdc.schema` (created beforehand), every model a plain view so it reflects new rows at once.
  */
-export function postgresObjects(project: SqlProject, cdc?: { datasets: RawDatasetName[]; schema: string }): SqlObjectDefinition[] {
-    // A CDC dataset is a typed table in `cdc.schema` (created beforehand) and a JSON view over it.
-    const cdcViews: SqlObjectDefinition[] = (cdc?.datasets ?? []).map(dataset => ({
-        key: dataset,
-        kind: "view",
-        schema: "public",
-        name: dataset,
-        create: `CREATE VIEW ${quoteIdent(dataset)} AS\n${jsonViewQuery(dataset, { schema: cdc!.schema, name: dataset })}`,
-        dependsOn: [],
-    }));
+export function postgresObjects(
+    project: SqlProject,
+    sourceSchema: string,
+    cdc?: { datasets: RawDatasetName[]; schema: string },
+): SqlObjectDefinition[] {
     const fromCdc = new Set<string>(cdc?.datasets ?? []);
-    const tables: SqlObjectDefinition[] = project.sources.filter(source => !fromCdc.has(source)).map(source => ({
-        key: source,
-        kind: "table",
-        schema: "public",
-        name: source,
-        create: `CREATE TABLE ${quoteIdent(source)} (data jsonb NOT NULL)`,
-        dependsOn: [],
-    }));
-    return [...tables, ...cdcViews, ...modelObjects(project)];
+    const sources = project.sources.map(dataset => fromCdc.has(dataset)
+        ? inSchema(sourceSchema, dataset, "view",
+            name => `CREATE VIEW ${name} AS\n${jsonViewQuery(dataset as RawDatasetName, { schema: cdc!.schema, name: dataset })}`, [sourceSchema])
+        : inSchema(sourceSchema, dataset, "table", name => `CREATE TABLE ${name} (data jsonb NOT NULL)`, [sourceSchema]));
+    return [schemaObject(sourceSchema), ...sources, ...modelObjects(project, sourceSchema)];
 }
 
-/** Models as views; with a cluster, those declared materialized become materialized views in it. */
-function modelObjects(project: SqlProject, cluster?: string): SqlObjectDefinition[] {
+/**
+ * Models as views, reading the datasets from the source schema; with a cluster, those declared
+ * materialized become materialized views in it.
+ */
+function modelObjects(project: SqlProject, sourceSchema: string, cluster?: string): SqlObjectDefinition[] {
     const usesFailureSchema = project.models.some(m => m.schema === project.failureSchema);
-    const schemaObjects: SqlObjectDefinition[] = usesFailureSchema
-        ? [{
-              key: project.failureSchema,
-              kind: "schema",
-              schema: project.failureSchema,
-              name: project.failureSchema,
-              create: `CREATE SCHEMA ${quoteIdent(project.failureSchema)}`,
-              dependsOn: [],
-          }]
-        : [];
+    const sources = new Set(project.sources);
     const models = project.models.map((model): SqlObjectDefinition => {
         const materialized = cluster !== undefined && model.materialized === "materialized_view";
         return {
@@ -247,12 +222,16 @@ function modelObjects(project: SqlProject, cluster?: string): SqlObjectDefinitio
             create: materialized
                 ? `CREATE MATERIALIZED VIEW ${qualified(model)} IN CLUSTER ${cluster} AS\n${model.query}`
                 : `CREATE VIEW ${qualified(model)} AS\n${model.query}`,
-            dependsOn: [...(model.schema === project.failureSchema ? [project.failureSchema] : []), ...model.dependsOn],
+            dependsOn: [
+                ...(model.schema === project.failureSchema ? [project.failureSchema] : []),
+                ...model.dependsOn.map(key => (sources.has(key) ? relationKey({ schema: sourceSchema, name: key }) : key)),
+            ],
+            searchPath: [sourceSchema, "public"],
         };
     });
-    return [...schemaObjects, ...models];
+    return [...(usesFailureSchema ? [schemaObject(project.failureSchema)] : []), ...models];
 }
 
 function qualified(model: SqlModel): string {
-    return `${quoteIdent(model.schema)}.${quoteIdent(model.name)}`;
+    return qualifiedName(model.schema, model.name);
 }

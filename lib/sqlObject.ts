@@ -1,16 +1,35 @@
 import * as pulumi from "@pulumi/pulumi";
-import { SqlObjectKind } from "./ddl";
-import { bindSecret, quoteIdent, secretPlaceholder } from "./quote";
+import { bindSecret, secretPlaceholder } from "./quote";
+import {
+    dropStatement,
+    existsQuery,
+    qualifiedSql,
+    readDefinitionStatement,
+    searchPathStatement,
+    SqlDialect,
+    SqlObjectKind,
+    subsourcesQuery,
+} from "./sqlKinds";
+
+export type { SqlDialect } from "./sqlKinds";
 
 /**
  * A database object (Materialize or PostgreSQL) managed by a Pulumi dynamic provider that speaks
- * SQL through `pg`. Its state is the object's kind, name and CREATE statement; any change to the
- * statement, or to anything upstream of it, replaces it (dropped before re-created, since the
- * name can exist only once). Dynamic providers are serialized closures, so everything the
+ * SQL through `pg`, with the statements of its kind (lib/sqlKinds.ts). Its state is the object's
+ * kind, name and CREATE statement. Dynamic providers are serialized closures, so everything the
  * provider needs is required or defined inside its methods.
+ *
+ * Why an object is rebuilt (dropped, then created again, since its name can exist only once):
+ * - its own `create`, `kind`, `schema`, `name` or `searchPath` changed;
+ * - `upstreamSql`, a fingerprint of the SQL of everything it reads, changed: a view is rebuilt
+ *   with the view it reads;
+ * - `externalIdentity`, the identity of the data it reads from outside the database, changed: a
+ *   source is rebuilt when its topic was deleted and created again (the topic's epoch);
+ * - `connection.serverInstance` changed: a new server instance (a new emulator container) has an
+ *   empty catalog;
+ * - refresh found it changed by hand: `create` then starts with `changedByHandMarker`, so the next
+ *   up sees a changed statement and puts the declared one back.
  */
-
-export type SqlDialect = "materialize" | "postgres";
 
 export interface SqlConnection {
     dialect: SqlDialect;
@@ -23,7 +42,7 @@ export interface SqlConnection {
     /** How long to keep retrying while the server starts. */
     connectTimeoutSeconds: number;
     /** The server instance (e.g. its container id): a new instance has an empty catalog. */
-    instance?: string;
+    serverInstance?: string;
 }
 
 export interface SqlObjectArgs {
@@ -32,13 +51,10 @@ export interface SqlObjectArgs {
     schema: pulumi.Input<string>;
     name: pulumi.Input<string>;
     create: pulumi.Input<string>;
-    /** Fingerprint of the SQL of everything upstream: when it changes, this object is rebuilt too. */
-    upstream: pulumi.Input<string>;
-    /**
-     * Identity of what this object reads from outside the database, its own and its inputs' (e.g. a
-     * topic's epoch): when it changes, this object is rebuilt. Empty when there is none.
-     */
-    identity: pulumi.Input<string>;
+    searchPath?: pulumi.Input<string[]>;
+    upstreamSql: pulumi.Input<string>;
+    /** Empty when the object reads nothing from outside the database. */
+    externalIdentity: pulumi.Input<string>;
     /** Value for a secret object, substituted for the placeholder at execution time only. */
     secret?: pulumi.Input<string>;
 }
@@ -49,34 +65,61 @@ interface SqlObjectState {
     schema: string;
     name: string;
     create: string;
-    upstream: string;
-    identity?: string;
+    searchPath?: string[];
+    upstreamSql: string;
+    externalIdentity?: string;
     secret?: string;
-    /** The definition as the server reports it, for the kinds it reports (see liveDefinition). */
+    /** The definition as the server reports it, for the kinds it reports (see readDefinitionStatement). */
     live?: string;
 }
 
+/** The state as earlier versions recorded it: the rebuild triggers under their old names. */
+type EarlierState = Omit<SqlObjectState, "upstreamSql"> & {
+    upstreamSql?: string;
+    upstream?: string;
+    identity?: string;
+    connection: SqlConnection & { instance?: string };
+};
+
+function isEarlierVersion(state: EarlierState): boolean {
+    return state.upstream !== undefined || state.identity !== undefined || state.connection.instance !== undefined;
+}
+
+function fromEarlierVersion(state: EarlierState): SqlObjectState {
+    const { upstream, identity, connection, ...rest } = state;
+    const { instance, ...connectionRest } = connection;
+    return {
+        ...rest,
+        connection: instance === undefined ? connectionRest : { ...connectionRest, serverInstance: connectionRest.serverInstance ?? instance },
+        upstreamSql: rest.upstreamSql ?? upstream ?? "",
+        ...(rest.externalIdentity ?? identity) === undefined ? {} : { externalIdentity: rest.externalIdentity ?? identity },
+    };
+}
+
 const sqlObjectProvider: pulumi.dynamic.ResourceProvider<SqlObjectState, SqlObjectState> = {
-    async diff(_id, olds, news) {
-        const replaces: string[] = (["kind", "schema", "name", "create", "upstream"] as const).filter(k => olds[k] !== news[k]);
+    async diff(_id, earlier, news) {
+        const olds = fromEarlierVersion(earlier);
+        const replaces: string[] = (["kind", "schema", "name", "create", "upstreamSql"] as const).filter(k => olds[k] !== news[k]);
+        if (JSON.stringify(olds.searchPath ?? []) !== JSON.stringify(news.searchPath ?? [])) replaces.push("searchPath");
         const location = (c: SqlConnection) => `${c.dialect}://${c.host}:${c.port}/${c.database}`;
-        const newInstance = olds.connection.instance !== undefined && olds.connection.instance !== news.connection.instance;
+        const newInstance = olds.connection.serverInstance !== undefined && olds.connection.serverInstance !== news.connection.serverInstance;
         if (location(olds.connection) !== location(news.connection) || newInstance) replaces.push("connection");
         // In a preview the identity may not be known yet (the seeder runs first): show "may change",
         // not a replacement that the update may not make; the update itself sees the real value.
         const unknown = (require("@pulumi/pulumi") as typeof import("@pulumi/pulumi")).runtime.unknownValue;
-        const identityUnknown = news.identity === unknown;
-        if (!identityUnknown && (olds.identity ?? "") !== (news.identity ?? "")) replaces.push("identity");
+        const identityUnknown = news.externalIdentity === unknown;
+        if (!identityUnknown && (olds.externalIdentity ?? "") !== (news.externalIdentity ?? "")) replaces.push("externalIdentity");
         const changes =
             replaces.length > 0 ||
             identityUnknown ||
             olds.secret !== news.secret ||
-            JSON.stringify(olds.connection) !== JSON.stringify(news.connection);
+            JSON.stringify(olds.connection) !== JSON.stringify(news.connection) ||
+            isEarlierVersion(earlier);
         return { changes, replaces, deleteBeforeReplace: true };
     },
 
     async create(inputs) {
-        const live = await withSql(inputs.connection, async client => {
+        const live = await withSql(inputs.connection, inputs.searchPath, async client => {
             await client.query(bindSecret(inputs.create, inputs.secret));
             return liveDefinition(client, inputs);
         });
@@ -86,34 +129,50 @@ const sqlObjectProvider: pulumi.dynamic.ResourceProvider<SqlObjectState, SqlObje
     // The definition as the server keeps it is recorded at create; one that differs later was
     // changed by hand: refresh then shows `create` as it is live, and the next up puts the declared
     // statement back.
-    async read(id, props) {
-        if (!props) throw new Error(`no recorded state for ${id}; import is not supported`);
-        return withSql(props.connection, async client => {
-            if (!(await objectExists(client, props))) return { id: "", props };
+    async read(id, earlier) {
+        if (!earlier) throw new Error(`no recorded state for ${id}; import is not supported`);
+        const props = fromEarlierVersion(earlier);
+        return withSql(props.connection, props.searchPath, async client => {
+            if (!(await exists(client, props))) return { id: "", props };
             const live = await liveDefinition(client, props);
             if (props.live === undefined || live === props.live) return { id, props: withLive(props, live) };
-            return { id, props: withLive({ ...props, create: `${driftMarker}\n${live}` }, live) };
+            return { id, props: withLive({ ...props, create: `${changedByHandMarker}\n${live}` }, live) };
         });
     },
 
-    async update(_id, olds, news) {
+    async update(_id, earlier, news) {
+        const olds = fromEarlierVersion(earlier);
         if (news.kind === "secret" && olds.secret !== news.secret) {
-            await withSql(news.connection, async client => {
-                await client.query(bindSecret(`ALTER SECRET ${quoteIdent(news.schema)}.${quoteIdent(news.name)} AS ${secretPlaceholder}`, news.secret));
+            await withSql(news.connection, undefined, async client => {
+                await client.query(bindSecret(alterSecretStatement(news), news.secret));
             });
         }
         return { outs: withLive(news, olds.live) };
     },
 
-    async delete(_id, props) {
-        await withSql(props.connection, async client => {
-            await client.query(dropSql(props));
+    async delete(_id, earlier) {
+        const props = fromEarlierVersion(earlier);
+        await withSql(props.connection, undefined, async client => {
+            // Earlier versions created PostgreSQL sources with subsources of their own, which
+            // nothing else tracks; the source can only go once they have.
+            const subsources = subsourcesQuery(props.connection.dialect, props);
+            if (subsources) {
+                for (const row of (await client.query(subsources.text, subsources.values)).rows as { schema: string; name: string }[]) {
+                    await client.query(dropStatement({ kind: "source", schema: row.schema, name: row.name }));
+                }
+            }
+            await client.query(dropStatement(props));
         });
     },
 };
 
 function qualifiedName(object: { kind: SqlObjectKind; schema: string; name: string }): string {
     return object.kind === "schema" ? object.name : `${object.schema}.${object.name}`;
+}
+
+/** A secret's new value, the placeholder standing for it. */
+export function alterSecretStatement(object: { kind: SqlObjectKind; schema: string; name: string }): string {
+    return `ALTER SECRET ${qualifiedSql(object)} AS ${secretPlaceholder}`;
 }
 
 /** The state with the live definition, where there is one (a property can't be undefined in state). */
@@ -123,62 +182,27 @@ function withLive(state: SqlObjectState, live: string | undefined): SqlObjectSta
 }
 
 /** What `create` becomes in the state when refresh finds the object changed by hand. */
-const driftMarker = "-- changed outside Pulumi; as it is now:";
+const changedByHandMarker = "-- changed outside Pulumi; as it is now:";
 
-/**
- * The server's own rendering of a view's or materialized view's definition (PostgreSQL:
- * pg_get_viewdef; Materialize: SHOW CREATE, whose second column is the statement), for
- * sources, connections and indexes too on Materialize; undefined for the kinds neither reports.
- */
-async function liveDefinition(
-    client: import("pg").Client,
-    object: { connection: SqlConnection; kind: SqlObjectKind; schema: string; name: string },
-): Promise<string | undefined> {
-    if (object.connection.dialect === "materialize") {
-        if (!["view", "materialized view", "source", "connection", "index"].includes(object.kind)) return undefined;
-        const result = await client.query({
-            text: `SHOW CREATE ${object.kind.toUpperCase()} ${quoteIdent(object.schema)}.${quoteIdent(object.name)}`,
-            rowMode: "array",
-        });
-        return String(result.rows[0]?.[1] ?? "");
-    }
-    if (object.kind !== "view" && object.kind !== "materialized view") return undefined;
-    const result = await client.query(
-        `select pg_get_viewdef(c.oid) as definition from pg_catalog.pg_class c
-         join pg_catalog.pg_namespace n on c.relnamespace = n.oid where n.nspname = $1 and c.relname = $2`,
-        [object.schema, object.name],
-    );
-    return result.rows[0]?.definition as string | undefined;
+async function liveDefinition(client: import("pg").Client, object: SqlObjectState): Promise<string | undefined> {
+    const statement = readDefinitionStatement(object.connection.dialect, object);
+    if (!statement) return undefined;
+    const result = await client.query({ text: statement.text, values: statement.values, rowMode: "array" });
+    const value = result.rows[0]?.[statement.column];
+    return value === undefined || value === null ? undefined : String(value);
 }
 
-function dropSql(object: { kind: SqlObjectKind; schema: string; name: string }): string {
-    const name = object.kind === "schema" ? quoteIdent(object.name) : `${quoteIdent(object.schema)}.${quoteIdent(object.name)}`;
-    return `DROP ${object.kind.toUpperCase()} IF EXISTS ${name}`;
-}
-
-async function objectExists(
-    client: import("pg").Client,
-    object: { connection: SqlConnection; kind: SqlObjectKind; schema: string; name: string },
-): Promise<boolean> {
-    const materialize = object.connection.dialect === "materialize";
-    const query =
-        object.kind === "schema"
-            ? materialize
-                ? `select 1 from mz_catalog.mz_schemas s join mz_catalog.mz_databases d on s.database_id = d.id
-                   where d.name = current_database() and s.name = $1 and $2::text is not null`
-                : `select 1 from pg_catalog.pg_namespace where nspname = $1 and $2::text is not null`
-            : materialize
-              ? `select 1 from mz_catalog.mz_objects o join mz_catalog.mz_schemas s on o.schema_id = s.id
-                 join mz_catalog.mz_databases d on s.database_id = d.id
-                 where d.name = current_database() and s.name = $1 and o.name = $2`
-              : `select 1 from pg_catalog.pg_class c join pg_catalog.pg_namespace n on c.relnamespace = n.oid
-                 where n.nspname = $1 and c.relname = $2`;
-    const result = await client.query(query, [object.schema, object.name]);
-    return (result.rowCount ?? 0) > 0;
+async function exists(client: import("pg").Client, object: SqlObjectState): Promise<boolean> {
+    const query = existsQuery(object.connection.dialect, object);
+    return ((await client.query(query.text, query.values)).rowCount ?? 0) > 0;
 }
 
 /** Connects, retrying while the server starts, runs `work`, and always disconnects. */
-async function withSql<T>(connection: SqlConnection, work: (client: import("pg").Client) => Promise<T>): Promise<T> {
+async function withSql<T>(
+    connection: SqlConnection,
+    searchPath: string[] | undefined,
+    work: (client: import("pg").Client) => Promise<T>,
+): Promise<T> {
     const { Client } = require("pg") as typeof import("pg");
     const where = `${connection.dialect} at ${connection.host}:${connection.port}/${connection.database} as ${connection.user}`;
     const deadline = Date.now() + connection.connectTimeoutSeconds * 1000;
@@ -212,6 +236,7 @@ async function withSql<T>(connection: SqlConnection, work: (client: import("pg")
             continue;
         }
         try {
+            if (searchPath) await client.query(searchPathStatement(searchPath));
             return await work(client);
         } catch (err) {
             throw new Error(`${where}: ${(err as Error).message}`);

@@ -76,7 +76,7 @@ describe("a local stack with raw_customers from PostgreSQL", async () => {
             dialect: "postgres", host: "127.0.0.1", port: 19097, database: "jaffle_shop",
         });
         // The data lives in the named volume: a replaced container must not make the tables be dropped and recreated.
-        expect(unwrap(table.inputs.connection).instance).toBeUndefined();
+        expect(unwrap(table.inputs.connection).serverInstance).toBeUndefined();
         const seeding = run.ofType(cdcSeeding);
         expect(seeding).toHaveLength(1);
         expect(seeding[0].inputs.datasets).toEqual(["raw_customers"]);
@@ -88,42 +88,79 @@ describe("a local stack with raw_customers from PostgreSQL", async () => {
         const kafkaSeeding = run.ofType("pulumi-nodejs:dynamic/jaffle-shop-streaming:Seeding");
         expect(Object.keys(kafkaSeeding[0].inputs.topics).sort()).toEqual(["raw_orders", "raw_payments"]);
         expect(run.ofType("pulumi-nodejs:dynamic/jaffle-shop-streaming:SqlObject").map(o => `${o.inputs.kind}:${o.localName}`))
-            .not.toContain("source:raw_customers");
+            .not.toContain("source:ingest.raw_customers_kafka");
     });
 
-    it("orders creation: database -> table -> publication and grants -> Materialize connection -> source -> JSON view -> staging", () => {
+    it("orders creation: database -> table -> publication and grants -> Materialize connection -> source -> its table -> JSON view -> staging", () => {
         const after = (later: string, earlier: string) => run.createdAfter(run.byName(later).name, run.byName(earlier).name);
         expect(after("cdc_table_raw_customers", "postgres-container")).toBe(true);
         expect(after("cdc_table_raw_customers", "cdc-database")).toBe(true);
         expect(after("cdc-publication", "cdc_table_raw_customers")).toBe(true);
         expect(after("cdc-table-select", "cdc_table_raw_customers")).toBe(true);
-        for (const earlier of ["cdc-publication", "cdc-schema-usage", "cdc-table-select", "postgres_password", "materialize-container"]) {
-            expect(after("postgres_connection", earlier), earlier).toBe(true);
+        for (const earlier of ["cdc-publication", "cdc-schema-usage", "cdc-table-select", "ingest.postgres_password", "materialize-container"]) {
+            expect(after("ingest.postgres_connection", earlier), earlier).toBe(true);
         }
-        expect(after("postgres_cdc", "postgres_connection")).toBe(true);
-        expect(run.createdAfter(run.byName("raw_customers", sqlObject).name, run.byName("postgres_cdc").name)).toBe(true);
-        expect(run.createdAfter(run.byName("stg_customers").name, run.byName("raw_customers", sqlObject).name)).toBe(true);
+        expect(after("ingest.postgres_cdc", "ingest.postgres_connection")).toBe(true);
+        expect(after("ingest.raw_customers_cdc", "ingest.postgres_cdc")).toBe(true);
+        expect(after("ingest.raw_customers", "ingest.raw_customers_cdc")).toBe(true);
+        expect(after("stg_customers", "ingest.raw_customers")).toBe(true);
+    });
+
+    it("destroys in the reverse order: every table before its source, every source before its connection, the source schema last", () => {
+        // The engine deletes a resource only after everything that depends on it.
+        const objects = run.ofType(sqlObject);
+        const named = (kind: string) => objects.filter(o => o.inputs.kind === kind);
+        const dependsOn = (later: { name: string }, earlier: { name: string }) => run.createdAfter(later.name, earlier.name);
+        const tables = named("table from source");
+        expect(tables.map(t => t.localName).sort()).toEqual(["ingest.raw_customers_cdc", "ingest.raw_orders", "ingest.raw_payments"]);
+        for (const table of tables) {
+            const source = named("source").find(s => table.inputs.create.includes(`FROM SOURCE "ingest"."${s.inputs.name}"`))!;
+            expect(source, table.localName).toBeDefined();
+            expect(dependsOn(table, source), table.localName).toBe(true);
+        }
+        for (const source of named("source")) {
+            const connection = named("connection").find(c => source.inputs.create.includes(`CONNECTION "ingest"."${c.inputs.name}"`))!;
+            expect(dependsOn(source, connection), source.localName).toBe(true);
+        }
+        const schema = run.byName("ingest", sqlObject);
+        for (const object of objects.filter(o => o.inputs.schema === "ingest" && o !== schema)) expect(dependsOn(object, schema), object.localName).toBe(true);
+    });
+
+    it("replaces the PostgreSQL source's tables and what reads them when the source is replaced (another PostgreSQL host), and nothing of Kafka", async () => {
+        const moved = await runProgram({
+            stack: "dev",
+            config: { portBase: "19092", cdcDatasets: "raw_customers", postgresDatabase: "shop" },
+        });
+        const upstream = (r: typeof run, name: string) => r.byName(name, sqlObject).inputs.upstreamSql;
+        expect(moved.byName("ingest.postgres_connection", sqlObject).inputs.create).not.toBe(run.byName("ingest.postgres_connection", sqlObject).inputs.create);
+        for (const name of ["ingest.postgres_cdc", "ingest.raw_customers_cdc", "ingest.raw_customers", "stg_customers", "customers"]) {
+            expect(upstream(moved, name), name).not.toBe(upstream(run, name));
+        }
+        for (const name of ["ingest.raw_orders_kafka", "ingest.raw_orders", "stg_orders"]) expect(upstream(moved, name), name).toBe(upstream(run, name));
     });
 
     it("gives Materialize a secret, a PostgreSQL connection by container name and a source for the publication", () => {
-        const secret = run.byName("postgres_password");
-        expect(secret.inputs.create).toBe('CREATE SECRET "postgres_password" AS :secret');
+        const secret = run.byName("ingest.postgres_password");
+        expect(secret.inputs.create).toBe('CREATE SECRET "ingest"."postgres_password" AS :secret');
         expect(isSecret(secret.inputs.secret)).toBe(true);
         expect(unwrap(secret.inputs.secret)).toBe(replicationPassword);
-        expect(run.byName("postgres_connection").inputs.create).toBe(
-            "CREATE CONNECTION \"postgres_connection\" TO POSTGRES (HOST 'jaffle-dev-postgres', PORT 5432, USER 'jaffle_materialize', " +
-                "PASSWORD SECRET \"postgres_password\", DATABASE 'jaffle_shop', SSL MODE 'disable')",
+        expect(run.byName("ingest.postgres_connection").inputs.create).toBe(
+            "CREATE CONNECTION \"ingest\".\"postgres_connection\" TO POSTGRES (HOST 'jaffle-dev-postgres', PORT 5432, USER 'jaffle_materialize', " +
+                "PASSWORD SECRET \"ingest\".\"postgres_password\", DATABASE 'jaffle_shop', SSL MODE 'disable')",
         );
-        expect(run.byName("postgres_cdc").inputs.create).toBe(
-            "CREATE SOURCE \"postgres_cdc\" IN CLUSTER \"quickstart\" FROM POSTGRES CONNECTION \"postgres_connection\" " +
-                "(PUBLICATION 'jaffle_cdc') FOR TABLES (\"public\".\"raw_customers\" AS \"public\".\"raw_customers_cdc\")",
+        expect(run.byName("ingest.postgres_cdc").inputs.create).toBe(
+            "CREATE SOURCE \"ingest\".\"postgres_cdc\" IN CLUSTER \"quickstart\" FROM POSTGRES CONNECTION \"ingest\".\"postgres_connection\" " +
+                "(PUBLICATION 'jaffle_cdc')",
         );
-        const view = run.byName("raw_customers", sqlObject);
+        expect(run.byName("ingest.raw_customers_cdc").inputs.create).toBe(
+            "CREATE TABLE \"ingest\".\"raw_customers_cdc\" FROM SOURCE \"ingest\".\"postgres_cdc\" (REFERENCE \"public\".\"raw_customers\")",
+        );
+        const view = run.byName("ingest.raw_customers", sqlObject);
         expect(view.inputs.kind).toBe("view");
         // raw_orders and raw_payments still come from Kafka.
         const sources = run.ofType(sqlObject).filter(o => o.inputs.kind === "source").map(o => o.localName).sort();
-        expect(sources).toEqual(["postgres_cdc", "raw_orders", "raw_payments"]);
-        expect(run.byName("kafka_connection").inputs.create).toContain("BROKER 'jaffle-dev-redpanda:9092'");
+        expect(sources).toEqual(["ingest.postgres_cdc", "ingest.raw_orders_kafka", "ingest.raw_payments_kafka"]);
+        expect(run.byName("ingest.kafka_connection").inputs.create).toContain("BROKER 'jaffle-dev-redpanda:9092'");
     });
 
     it("exports the PostgreSQL URL without a password, and the superuser's password only as a secret", () => {
@@ -170,12 +207,12 @@ describe("an external stack with raw_customers from an existing PostgreSQL", asy
     });
 
     it("gives Materialize the address it reaches PostgreSQL at, with the SSL mode", () => {
-        expect(run.byName("postgres_connection").inputs.create).toBe(
-            "CREATE CONNECTION \"postgres_connection\" TO POSTGRES (HOST 'db.internal.example.com', PORT 5432, USER 'jaffle_materialize', " +
-                "PASSWORD SECRET \"postgres_password\", DATABASE 'shop', SSL MODE 'verify-full')",
+        expect(run.byName("ingest.postgres_connection").inputs.create).toBe(
+            "CREATE CONNECTION \"ingest\".\"postgres_connection\" TO POSTGRES (HOST 'db.internal.example.com', PORT 5432, USER 'jaffle_materialize', " +
+                "PASSWORD SECRET \"ingest\".\"postgres_password\", DATABASE 'shop', SSL MODE 'verify-full')",
         );
         for (const earlier of ["cdc-publication", "cdc-table-select"]) {
-            expect(run.createdAfter(run.byName("postgres_connection").name, earlier), earlier).toBe(true);
+            expect(run.createdAfter(run.byName("ingest.postgres_connection").name, earlier), earlier).toBe(true);
         }
     });
 

@@ -3,6 +3,8 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { planSqlObjects } from "../components/sqlObjectGraph";
 import { materializeObjects, SqlObjectDefinition } from "../lib/ddl";
+import { dropStatement, existsQuery, readDefinitionStatement, searchPathStatement, subsourcesQuery } from "../lib/sqlKinds";
+import { alterSecretStatement } from "../lib/sqlObject";
 import { loadSqlProject } from "../lib/sqlProject";
 import { datasetNames } from "../lib/datasets";
 
@@ -15,18 +17,39 @@ const repo = path.join(__dirname, "..");
 const project = loadSqlProject(path.join(repo, "sql"), datasetNames);
 
 /**
- * The statements in creation order. A model's own query stands as a placeholder naming where it
- * comes from: the golden pins the DDL around the models, and the queries are tested on PostgreSQL.
+ * Every statement the SQL-object provider can send for these objects: how it checks existence,
+ * then per object in creation order its CREATE (after the search path it sets), how it reads the
+ * definition back and how it changes a secret, then the drops in the order a destroy runs them. A
+ * model's own query stands as a placeholder naming where it comes from: the golden pins the DDL
+ * around the models, and the queries are tested on PostgreSQL.
  */
 function script(objects: SqlObjectDefinition[]): string {
     const withPlaceholders = (create: string) => project.models.reduce((statement, model) => {
         if (!statement.includes(model.query)) return statement;
         return statement.split(model.query).join(`<query of ${model.origin.replace(`${repo}${path.sep}`, "")}>`);
     }, create);
-    return planSqlObjects(objects)
-        .map(({ definition }) => `-- ${definition.kind} ${definition.key}\n${withPlaceholders(definition.create)};\n`)
-        .join("\n");
+    const planned = planSqlObjects(objects).map(p => p.definition);
+    const catalogQueries = (query: (object: SqlObjectDefinition) => { text: string } | undefined) =>
+        [...new Set(planned.map(object => query(object)?.text).filter(text => text !== undefined))].map(text => `${text};`).join("\n");
+    const sections = [
+        `-- whether an object exists ($1: schema, $2: name)\n${catalogQueries(object => existsQuery("materialize", object))}\n`,
+        `-- before a source is dropped, its subsources, each then dropped as a source (only earlier versions made any)\n` +
+            `${catalogQueries(object => subsourcesQuery("materialize", object))}\n`,
+    ];
+    for (const object of planned) {
+        const lines = [`-- ${object.kind} ${object.key}`];
+        if (object.searchPath) lines.push(`${searchPathStatement(object.searchPath)};`);
+        lines.push(`${withPlaceholders(object.create)};`);
+        const readBack = readDefinitionStatement("materialize", object);
+        if (readBack) lines.push(`${readBack.text};`);
+        if (object.kind === "secret") lines.push(`${alterSecretStatement(object)};`);
+        sections.push(`${lines.join("\n")}\n`);
+    }
+    const drops = planned.slice().reverse().map(object => `${dropStatement(object)};`);
+    sections.push(`-- destroy\n${drops.join("\n")}\n`);
+    return sections.join("\n");
 }
+
 
 function expectGolden(name: string, actual: string) {
     const file = path.join(__dirname, "golden", name);
@@ -38,6 +61,7 @@ describe("Materialize DDL", () => {
     it("for a local stack: plaintext Redpanda inside the Docker network", () => {
         expectGolden("materialize-local.sql", script(materializeObjects(project, {
             cluster: "quickstart",
+            sourceSchema: "ingest",
             topics: Object.fromEntries(datasetNames.map(n => [n, n])),
             kafka: { brokers: ["jaffle-dev-redpanda:9092"], securityProtocol: "PLAINTEXT" },
         })));
@@ -46,6 +70,7 @@ describe("Materialize DDL", () => {
     it("for an external cluster: SASL over TLS with the password in a Materialize secret", () => {
         const ddl = script(materializeObjects(project, {
             cluster: "jaffle's cluster",
+            sourceSchema: "ingest",
             topics: Object.fromEntries(datasetNames.map(n => [n, `alice.${n}`])),
             kafka: {
                 brokers: ["b-1.example.com:9096", "b-2.example.com:9096"],
@@ -60,6 +85,7 @@ describe("Materialize DDL", () => {
     it("for a stack with raw_customers from PostgreSQL: a secret, a PostgreSQL connection, one source for the publication, a JSON view", () => {
         const ddl = script(materializeObjects(project, {
             cluster: "quickstart",
+            sourceSchema: "ingest",
             topics: Object.fromEntries(datasetNames.map(n => [n, n])),
             kafka: { brokers: ["jaffle-dev-redpanda:9092"], securityProtocol: "PLAINTEXT" },
             postgres: {
@@ -76,8 +102,20 @@ describe("Materialize DDL", () => {
         expectGolden("materialize-cdc.sql", ddl);
         // The staging models and everything after them are the Kafka-only stack's, byte for byte.
         const kafkaOnly = fs.readFileSync(path.join(__dirname, "golden", "materialize-local.sql"), "utf8");
-        const fromStaging = (text: string) => text.slice(text.indexOf("-- view stg_"));
-        expect(fromStaging(ddl)).toBe(fromStaging(kafkaOnly));
+        const models = (text: string) => text.slice(text.indexOf("-- view stg_"), text.indexOf("-- destroy"));
+        expect(models(ddl)).toBe(models(kafkaOnly));
         expect(ddl).not.toContain("(TOPIC 'raw_customers')");
+        expect(ddl).toContain(`CREATE TABLE "ingest"."raw_customers_cdc" FROM SOURCE "ingest"."postgres_cdc" (REFERENCE "public"."raw_customers")`);
     });
+
+    it.each(["materialize-local.sql", "materialize-external.sql", "materialize-cdc.sql"])(
+        "%s: sources on the current syntax in the source schema, no CASCADE, every kind of the kinds table in order",
+        golden => {
+            const ddl = fs.readFileSync(path.join(__dirname, "golden", golden), "utf8");
+            expect(ddl).not.toMatch(/CASCADE/i);
+            // FORMAT belongs to the tables: a source with one is Materialize's legacy syntax.
+            expect(ddl).not.toMatch(/^CREATE SOURCE .*FORMAT/m);
+            for (const statement of ddl.match(/^CREATE (SOURCE|TABLE|CONNECTION|SECRET) \S+/gm) ?? []) expect(statement).toMatch(/ "ingest"\./);
+        },
+    );
 });

@@ -202,8 +202,9 @@ describe("the SQL-object provider on PostgreSQL, on the real engine", () => {
         for (const [name, sql] of Object.entries(models)) fs.writeFileSync(path.join(sqlDir, "models", `${name}.sql`), sql);
     };
     const relations = async () =>
-        (await client.query(`select c.relname, c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace
-                             where n.nspname = 'public' and c.relkind in ('r', 'v')`)).rows.map(r => `${r.relkind}:${r.relname}`).sort();
+        (await client.query(`select n.nspname, c.relname, c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                             where n.nspname in ('public', 'ingest') and c.relkind in ('r', 'v')`))
+            .rows.map(r => `${r.relkind}:${r.nspname === "public" ? "" : `${r.nspname}.`}${r.relname}`).sort();
     const definition = async (view: string) =>
         (await client.query("select pg_get_viewdef($1::regclass) as sql", [view])).rows[0].sql as string;
 
@@ -240,8 +241,8 @@ describe("the SQL-object provider on PostgreSQL, on the real engine", () => {
         await stack.up();
         const again = await stack.up();
         expect(Object.keys(again.summary.resourceChanges ?? {})).toEqual(["same"]);
-        expect(await relations()).toEqual(["r:raw_events", "v:busy_kinds", "v:event_ids", "v:event_kinds", "v:stg_events"]);
-        await client.query(`insert into raw_events values ('{"id": 1, "kind": "a"}'), ('{"id": 2, "kind": "a"}')`);
+        expect(await relations()).toEqual(["r:ingest.raw_events", "v:busy_kinds", "v:event_ids", "v:event_kinds", "v:stg_events"]);
+        await client.query(`insert into ingest.raw_events values ('{"id": 1, "kind": "a"}'), ('{"id": 2, "kind": "a"}')`);
         expect((await client.query("select * from busy_kinds")).rows).toEqual([{ kind: "a" }]);
     });
 
@@ -255,7 +256,7 @@ describe("the SQL-object provider on PostgreSQL, on the real engine", () => {
         const preview = new StepLog();
         const result = await stack.preview({ diff: true, onEvent: preview.onEvent });
         expect(preview.names("replace")).toEqual(["postgres-busy_kinds", "postgres-event_kinds"]);
-        expect(preview.names("same", sqlObject)).toEqual(["postgres-event_ids", "postgres-raw_events", "postgres-stg_events"]);
+        expect(preview.names("same", sqlObject)).toEqual(["postgres-event_ids", "postgres-ingest", "postgres-ingest.raw_events", "postgres-stg_events"]);
         expect(result.stdout).toContain("max(id) as last_id");
 
         const up = await stack.up();
@@ -309,5 +310,33 @@ describe("the SQL-object provider on PostgreSQL, on the real engine", () => {
         await stack.destroy();
         expect(await relations()).toEqual([]);
         expect(await resourceCount(stack)).toBe(0);
+    });
+
+    it("upgrades, in one up, a stack the previous version made: its sources and their dependents go, the new ones come, nothing is left", async () => {
+        writeProject(models);
+        await stack.setConfig("layout", { value: "previous" });
+        await stack.up();
+        expect(await relations()).toEqual(["r:raw_events", "v:busy_kinds", "v:event_ids", "v:event_kinds", "v:stg_events"]);
+        await client.query(`insert into raw_events values ('{"id": 1, "kind": "a"}'), ('{"id": 2, "kind": "a"}')`);
+        // The state as the previous version's provider wrote it: its rebuild triggers under their old names.
+        const state = await stack.exportStack();
+        const previous = JSON.stringify(state.deployment).replace(/"upstreamSql":/g, '"upstream":').replace(/"externalIdentity":/g, '"identity":');
+        expect(previous).toContain('"upstream":');
+        await stack.importStack({ ...state, deployment: JSON.parse(previous) });
+
+        await stack.removeConfig("layout");
+        const log = new StepLog();
+        const up = await stack.up({ onEvent: log.onEvent });
+        expect(up.summary.result).toBe("succeeded");
+        expect(log.names("delete", sqlObject)).toEqual(["postgres-raw_events"]);
+        expect(log.names("create", sqlObject).sort()).toEqual(["postgres-ingest", "postgres-ingest.raw_events"]);
+        expect(await relations()).toEqual(["r:ingest.raw_events", "v:busy_kinds", "v:event_ids", "v:event_kinds", "v:stg_events"]);
+        // The views read the new table, by the same bare name.
+        await client.query(`insert into ingest.raw_events values ('{"id": 3, "kind": "b"}'), ('{"id": 4, "kind": "b"}')`);
+        expect((await client.query("select * from busy_kinds")).rows).toEqual([{ kind: "b" }]);
+        const again = await stack.up();
+        expect(Object.keys(again.summary.resourceChanges ?? {})).toEqual(["same"]);
+        await stack.destroy();
+        expect(await relations()).toEqual([]);
     });
 });

@@ -25,8 +25,10 @@ describe("the dev stack (local Docker)", async () => {
         ]);
         expect(count(seeding)).toBe(1);
         const objects = run.ofType(sqlObject).map(o => `${o.inputs.kind}:${o.localName}`);
-        expect(objects).toContain("connection:kafka_connection");
-        expect(objects).toContain("source:raw_orders");
+        expect(objects).toContain("schema:ingest");
+        expect(objects).toContain("connection:ingest.kafka_connection");
+        expect(objects).toContain("source:ingest.raw_orders_kafka");
+        expect(objects).toContain("table from source:ingest.raw_orders");
         expect(objects).toContain("view:stg_orders");
         expect(objects).toContain("materialized view:customers");
         expect(objects).toContain("index:orders_order_id_idx");
@@ -58,7 +60,7 @@ describe("the dev stack (local Docker)", async () => {
         expect(args[args.indexOf("--advertise-kafka-addr") + 1]).toBe(
             "internal://jaffle-dev-redpanda:9092,external://127.0.0.1:19092",
         );
-        const connection = run.byName("kafka_connection");
+        const connection = run.byName("ingest.kafka_connection");
         expect(connection.inputs.create).toContain("BROKER 'jaffle-dev-redpanda:9092'");
         expect(connection.inputs.create).toContain("SECURITY PROTOCOL = 'PLAINTEXT'");
     });
@@ -84,14 +86,15 @@ describe("the dev stack (local Docker)", async () => {
         const topics = run.ofType("kafka:index/topic:Topic").map(t => t.name);
         for (const topic of [...topics, "topics-provider"]) expect(run.createdAfter(topic, "redpanda-container"), topic).toBe(true);
         for (const topic of topics) expect(run.createdAfter("seed-seeding", topic), topic).toBe(true);
-        const source = run.byName("raw_orders", sqlObject).name;
+        const source = run.byName("ingest.raw_orders_kafka", sqlObject).name;
         // (After the seeding too, through its topic's epoch: a data dependency, which mocks don't show; see below.)
-        for (const earlier of ["materialize-container", run.byName("kafka_connection").name, ...topics]) {
+        for (const earlier of ["materialize-container", run.byName("ingest.kafka_connection").name, ...topics]) {
             expect(run.createdAfter(source, earlier), earlier).toBe(true);
         }
         const after = (later: string, earlier: string) =>
             run.createdAfter(run.byName(later, sqlObject).name, run.byName(earlier, sqlObject).name);
-        expect(after("stg_orders", "raw_orders")).toBe(true);
+        expect(after("ingest.raw_orders", "ingest.raw_orders_kafka")).toBe(true);
+        expect(after("stg_orders", "ingest.raw_orders")).toBe(true);
         expect(after("orders", "stg_orders") && after("orders", "stg_payments")).toBe(true);
         expect(after("public_etl_failure.unique_orders_order_id", "orders")).toBe(true);
         expect(after("public_etl_failure.unique_orders_order_id", "public_etl_failure")).toBe(true);
@@ -109,18 +112,19 @@ describe("the dev stack (local Docker)", async () => {
 
     it("builds every SQL object in the Materialize container it runs in: a new container is a new, empty catalog", () => {
         for (const object of run.ofType(sqlObject)) {
-            expect(object.inputs.connection.instance, object.name).toBe("materialize-container-id");
+            expect(object.inputs.connection.serverInstance, object.name).toBe("materialize-container-id");
         }
     });
 
     it("gives each source its topic's seeding epoch, and everything downstream the epochs it reads", () => {
-        const identity = (name: string) => run.byName(name, sqlObject).inputs.identity;
-        expect(identity("raw_orders")).not.toBe("");
-        expect(new Set(["raw_customers", "raw_orders", "raw_payments"].map(identity)).size).toBe(3);
-        expect(identity("stg_orders")).not.toBe(identity("raw_orders"));
+        const identity = (name: string) => run.byName(name, sqlObject).inputs.externalIdentity;
+        expect(identity("ingest.raw_orders_kafka")).not.toBe("");
+        expect(new Set(["raw_customers", "raw_orders", "raw_payments"].map(d => identity(`ingest.${d}_kafka`))).size).toBe(3);
+        expect(identity("ingest.raw_orders")).not.toBe("");
+        expect(identity("stg_orders")).not.toBe(identity("ingest.raw_orders"));
         expect(identity("orders")).not.toBe("");
         // Objects that read no topic have no identity to change.
-        expect(identity("kafka_connection")).toBe("");
+        expect(identity("ingest.kafka_connection")).toBe("");
         expect(identity("public_etl_failure")).toBe("");
     });
 
@@ -184,18 +188,18 @@ describe("external mode", () => {
         const provider = run.ofType("pulumi:providers:kafka")[0];
         expect(provider.inputs.tlsEnabled).toBe("true");
         expect(provider.inputs.saslMechanism).toBe("scram-sha-256");
-        const connection = run.byName("kafka_connection");
+        const connection = run.byName("ingest.kafka_connection");
         expect(connection.inputs.create).toBe(
-            "CREATE CONNECTION \"kafka_connection\" TO KAFKA (BROKERS ('broker-1.example.com:9092', 'broker-2.example.com:9092'), " +
+            "CREATE CONNECTION \"ingest\".\"kafka_connection\" TO KAFKA (BROKERS ('broker-1.example.com:9092', 'broker-2.example.com:9092'), " +
                 "SECURITY PROTOCOL = 'SASL_SSL', SASL MECHANISMS = 'SCRAM-SHA-256', SASL USERNAME = 'jaffle', " +
-                "SASL PASSWORD = SECRET \"kafka_sasl_password\")",
+                "SASL PASSWORD = SECRET \"ingest\".\"kafka_sasl_password\")",
         );
-        expect(run.createdAfter(connection.name, run.byName("kafka_sasl_password").name)).toBe(true);
-        const secret = run.byName("kafka_sasl_password");
+        expect(run.createdAfter(connection.name, run.byName("ingest.kafka_sasl_password").name)).toBe(true);
+        const secret = run.byName("ingest.kafka_sasl_password");
         expect(secret.inputs.create).not.toContain("hunter2");
-        expect(run.byName("raw_orders", sqlObject).inputs.create).toContain("(TOPIC 'alice.raw_orders')");
+        expect(run.byName("ingest.raw_orders_kafka", sqlObject).inputs.create).toContain("(TOPIC 'alice.raw_orders')");
         // The connection carries the Materialize password, so the whole of it is a Pulumi secret.
-        const connectionInput = run.byName("raw_orders", sqlObject).inputs.connection;
+        const connectionInput = run.byName("ingest.raw_orders_kafka", sqlObject).inputs.connection;
         expect(connectionInput[pulumi.runtime.specialSigKey]).toBe(pulumi.runtime.specialSecretSig);
         expect(connectionInput.value).toMatchObject({ host: "mz.example.com", port: 6875, ssl: true, password: "mzpass" });
         expect(run.outputs.psqlUrl).toBe("postgres://materialize@mz.example.com:6875/materialize?sslmode=require");

@@ -266,6 +266,7 @@ describe("invalid projects", () => {
 describe("the SQL object graph", () => {
     const render = (proj = project) => materializeObjects(proj, {
         cluster: "quickstart",
+        sourceSchema: "ingest",
         topics: Object.fromEntries(datasetNames.map(n => [n, n])),
         kafka: { brokers: ["redpanda:9092"], securityProtocol: "PLAINTEXT" },
     });
@@ -287,7 +288,7 @@ describe("the SQL object graph", () => {
         };
         const after = planSqlObjects(render(changed));
         const replaced = after
-            .filter(p => p.definition.create !== before.get(p.definition.key)!.definition.create || p.upstream !== before.get(p.definition.key)!.upstream)
+            .filter(p => p.definition.create !== before.get(p.definition.key)!.definition.create || p.upstreamSql !== before.get(p.definition.key)!.upstreamSql)
             .map(p => p.definition.key)
             .sort();
         const downstreamOfStgOrders = new Set<string>(["stg_orders"]);

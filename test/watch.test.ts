@@ -116,7 +116,7 @@ describe("watch when the database goes away", () => {
             const client = new Client({ connectionString: restarted.url });
             await client.connect();
             try {
-                await client.query("insert into raw_orders (data) values ($1::jsonb)", [JSON.stringify(order99)]);
+                await client.query("insert into ingest.raw_orders (data) values ($1::jsonb)", [JSON.stringify(order99)]);
             } finally {
                 await client.end();
             }

@@ -1,138 +1,266 @@
--- connection kafka_connection
-CREATE CONNECTION "kafka_connection" TO KAFKA (BROKER 'jaffle-dev-redpanda:9092', SECURITY PROTOCOL = 'PLAINTEXT');
+-- whether an object exists ($1: schema, $2: name)
+select 1 from mz_catalog.mz_schemas s join mz_catalog.mz_databases d on s.database_id = d.id where d.name = current_database() and s.name = $1 and $2::text is not null;
+select 1 from mz_catalog.mz_objects o join mz_catalog.mz_schemas s on o.schema_id = s.id join mz_catalog.mz_databases d on s.database_id = d.id where d.name = current_database() and s.name = $1 and o.name = $2;
 
--- source raw_orders
-CREATE SOURCE "raw_orders" IN CLUSTER "quickstart" FROM KAFKA CONNECTION "kafka_connection" (TOPIC 'raw_orders') FORMAT JSON ENVELOPE NONE;
+-- before a source is dropped, its subsources, each then dropped as a source (only earlier versions made any)
+select sub_schema.name as schema, sub.name as name from mz_catalog.mz_sources sub join mz_catalog.mz_schemas sub_schema on sub.schema_id = sub_schema.id join mz_internal.mz_object_dependencies dependency on dependency.object_id = sub.id join mz_catalog.mz_sources source on source.id = dependency.referenced_object_id join mz_catalog.mz_schemas source_schema on source.schema_id = source_schema.id join mz_catalog.mz_databases d on source_schema.database_id = d.id where d.name = current_database() and source_schema.name = $1 and source.name = $2 and sub.type = 'subsource';
 
--- source raw_payments
-CREATE SOURCE "raw_payments" IN CLUSTER "quickstart" FROM KAFKA CONNECTION "kafka_connection" (TOPIC 'raw_payments') FORMAT JSON ENVELOPE NONE;
+-- schema ingest
+CREATE SCHEMA "ingest";
 
--- secret postgres_password
-CREATE SECRET "postgres_password" AS :secret;
+-- connection ingest.kafka_connection
+CREATE CONNECTION "ingest"."kafka_connection" TO KAFKA (BROKER 'jaffle-dev-redpanda:9092', SECURITY PROTOCOL = 'PLAINTEXT');
+SHOW CREATE CONNECTION "ingest"."kafka_connection";
 
--- connection postgres_connection
-CREATE CONNECTION "postgres_connection" TO POSTGRES (HOST 'jaffle-dev-postgres', PORT 5432, USER 'jaffle_materialize', PASSWORD SECRET "postgres_password", DATABASE 'jaffle_shop', SSL MODE 'disable');
+-- source ingest.raw_orders_kafka
+CREATE SOURCE "ingest"."raw_orders_kafka" IN CLUSTER "quickstart" FROM KAFKA CONNECTION "ingest"."kafka_connection" (TOPIC 'raw_orders');
+SHOW CREATE SOURCE "ingest"."raw_orders_kafka";
 
--- source postgres_cdc
-CREATE SOURCE "postgres_cdc" IN CLUSTER "quickstart" FROM POSTGRES CONNECTION "postgres_connection" (PUBLICATION 'jaffle_cdc') FOR TABLES ("public"."raw_customers" AS "public"."raw_customers_cdc");
+-- table from source ingest.raw_orders
+CREATE TABLE "ingest"."raw_orders" FROM SOURCE "ingest"."raw_orders_kafka" FORMAT JSON ENVELOPE NONE;
+SHOW CREATE TABLE "ingest"."raw_orders";
 
--- view raw_customers
-CREATE VIEW "public"."raw_customers" AS
-SELECT jsonb_build_object('id', "id", 'first_name', "first_name", 'last_name', "last_name") AS data FROM "public"."raw_customers_cdc";
+-- source ingest.raw_payments_kafka
+CREATE SOURCE "ingest"."raw_payments_kafka" IN CLUSTER "quickstart" FROM KAFKA CONNECTION "ingest"."kafka_connection" (TOPIC 'raw_payments');
+SHOW CREATE SOURCE "ingest"."raw_payments_kafka";
+
+-- table from source ingest.raw_payments
+CREATE TABLE "ingest"."raw_payments" FROM SOURCE "ingest"."raw_payments_kafka" FORMAT JSON ENVELOPE NONE;
+SHOW CREATE TABLE "ingest"."raw_payments";
+
+-- secret ingest.postgres_password
+CREATE SECRET "ingest"."postgres_password" AS :secret;
+ALTER SECRET "ingest"."postgres_password" AS :secret;
+
+-- connection ingest.postgres_connection
+CREATE CONNECTION "ingest"."postgres_connection" TO POSTGRES (HOST 'jaffle-dev-postgres', PORT 5432, USER 'jaffle_materialize', PASSWORD SECRET "ingest"."postgres_password", DATABASE 'jaffle_shop', SSL MODE 'disable');
+SHOW CREATE CONNECTION "ingest"."postgres_connection";
+
+-- source ingest.postgres_cdc
+CREATE SOURCE "ingest"."postgres_cdc" IN CLUSTER "quickstart" FROM POSTGRES CONNECTION "ingest"."postgres_connection" (PUBLICATION 'jaffle_cdc');
+SHOW CREATE SOURCE "ingest"."postgres_cdc";
+
+-- table from source ingest.raw_customers_cdc
+CREATE TABLE "ingest"."raw_customers_cdc" FROM SOURCE "ingest"."postgres_cdc" (REFERENCE "public"."raw_customers");
+SHOW CREATE TABLE "ingest"."raw_customers_cdc";
+
+-- view ingest.raw_customers
+CREATE VIEW "ingest"."raw_customers" AS
+SELECT jsonb_build_object('id', "id", 'first_name', "first_name", 'last_name', "last_name") AS data FROM "ingest"."raw_customers_cdc";
+SHOW CREATE VIEW "ingest"."raw_customers";
 
 -- schema public_etl_failure
 CREATE SCHEMA "public_etl_failure";
 
 -- view stg_customers
+SET search_path TO "ingest", "public";
 CREATE VIEW "public"."stg_customers" AS
 <query of sql/models/stg_customers.sql>;
+SHOW CREATE VIEW "public"."stg_customers";
 
 -- view stg_orders
+SET search_path TO "ingest", "public";
 CREATE VIEW "public"."stg_orders" AS
 <query of sql/models/stg_orders.sql>;
+SHOW CREATE VIEW "public"."stg_orders";
 
 -- view stg_payments
+SET search_path TO "ingest", "public";
 CREATE VIEW "public"."stg_payments" AS
 <query of sql/models/stg_payments.sql>;
+SHOW CREATE VIEW "public"."stg_payments";
 
 -- materialized view customers
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public"."customers" IN CLUSTER "quickstart" AS
 <query of sql/models/customers.sql>;
+SHOW CREATE MATERIALIZED VIEW "public"."customers";
 
 -- materialized view orders
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public"."orders" IN CLUSTER "quickstart" AS
 <query of sql/models/orders.sql>;
+SHOW CREATE MATERIALIZED VIEW "public"."orders";
 
 -- materialized view public_etl_failure.unique_stg_customers_customer_id
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."unique_stg_customers_customer_id" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (unique test on stg_customers.customer_id)>;
+SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."unique_stg_customers_customer_id";
 
 -- materialized view public_etl_failure.not_null_stg_customers_customer_id
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_stg_customers_customer_id" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (not_null test on stg_customers.customer_id)>;
+SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_stg_customers_customer_id";
 
 -- materialized view public_etl_failure.unique_stg_orders_order_id
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."unique_stg_orders_order_id" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (unique test on stg_orders.order_id)>;
+SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."unique_stg_orders_order_id";
 
 -- materialized view public_etl_failure.not_null_stg_orders_order_id
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_stg_orders_order_id" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (not_null test on stg_orders.order_id)>;
+SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_stg_orders_order_id";
 
 -- materialized view public_etl_failure.accepted_values_stg_orders_4f514bf94b77b7ea437830eec4421c58
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."accepted_values_stg_orders_4f514bf94b77b7ea437830eec4421c58" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (accepted_values test on stg_orders.status)>;
+SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."accepted_values_stg_orders_4f514bf94b77b7ea437830eec4421c58";
 
 -- materialized view public_etl_failure.unique_stg_payments_payment_id
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."unique_stg_payments_payment_id" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (unique test on stg_payments.payment_id)>;
+SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."unique_stg_payments_payment_id";
 
 -- materialized view public_etl_failure.not_null_stg_payments_payment_id
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_stg_payments_payment_id" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (not_null test on stg_payments.payment_id)>;
+SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_stg_payments_payment_id";
 
 -- materialized view public_etl_failure.relationships_stg_payments_order_id__order_id__ref_stg_orders_
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."relationships_stg_payments_order_id__order_id__ref_stg_orders_" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (relationships test on stg_payments.order_id)>;
+SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."relationships_stg_payments_order_id__order_id__ref_stg_orders_";
 
 -- materialized view public_etl_failure.accepted_values_stg_payments_c7909fb19b1f0177c2bf99c7912f06ef
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."accepted_values_stg_payments_c7909fb19b1f0177c2bf99c7912f06ef" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (accepted_values test on stg_payments.payment_method)>;
+SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."accepted_values_stg_payments_c7909fb19b1f0177c2bf99c7912f06ef";
 
 -- materialized view public_etl_failure.not_null_stg_payments_amount
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_stg_payments_amount" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (not_null test on stg_payments.amount)>;
+SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_stg_payments_amount";
 
 -- materialized view public_etl_failure.unique_customers_customer_id
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."unique_customers_customer_id" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (unique test on customers.customer_id)>;
+SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."unique_customers_customer_id";
 
 -- materialized view public_etl_failure.not_null_customers_customer_id
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_customers_customer_id" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (not_null test on customers.customer_id)>;
+SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_customers_customer_id";
 
 -- materialized view public_etl_failure.unique_orders_order_id
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."unique_orders_order_id" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (unique test on orders.order_id)>;
+SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."unique_orders_order_id";
 
 -- materialized view public_etl_failure.not_null_orders_order_id
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_orders_order_id" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (not_null test on orders.order_id)>;
+SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_orders_order_id";
 
 -- materialized view public_etl_failure.not_null_orders_customer_id
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_orders_customer_id" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (not_null test on orders.customer_id)>;
+SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_orders_customer_id";
 
 -- materialized view public_etl_failure.relationships_orders_customer_id__customer_id__ref_customers_
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."relationships_orders_customer_id__customer_id__ref_customers_" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (relationships test on orders.customer_id)>;
+SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."relationships_orders_customer_id__customer_id__ref_customers_";
 
 -- materialized view public_etl_failure.accepted_values_orders_1ce6ab157c285f7cd2ac656013faf758
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."accepted_values_orders_1ce6ab157c285f7cd2ac656013faf758" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (accepted_values test on orders.status)>;
+SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."accepted_values_orders_1ce6ab157c285f7cd2ac656013faf758";
 
 -- materialized view public_etl_failure.not_null_orders_amount
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_orders_amount" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (not_null test on orders.amount)>;
+SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_orders_amount";
 
 -- materialized view public_etl_failure.not_null_orders_credit_card_amount
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_orders_credit_card_amount" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (not_null test on orders.credit_card_amount)>;
+SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_orders_credit_card_amount";
 
 -- materialized view public_etl_failure.not_null_orders_coupon_amount
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_orders_coupon_amount" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (not_null test on orders.coupon_amount)>;
+SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_orders_coupon_amount";
 
 -- materialized view public_etl_failure.not_null_orders_bank_transfer_amount
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_orders_bank_transfer_amount" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (not_null test on orders.bank_transfer_amount)>;
+SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_orders_bank_transfer_amount";
 
 -- materialized view public_etl_failure.not_null_orders_gift_card_amount
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_orders_gift_card_amount" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (not_null test on orders.gift_card_amount)>;
+SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_orders_gift_card_amount";
 
 -- index customers_customer_id_idx
 CREATE INDEX "customers_customer_id_idx" IN CLUSTER "quickstart" ON "public"."customers" ("customer_id");
+SHOW CREATE INDEX "public"."customers_customer_id_idx";
 
 -- index orders_order_id_idx
 CREATE INDEX "orders_order_id_idx" IN CLUSTER "quickstart" ON "public"."orders" ("order_id");
+SHOW CREATE INDEX "public"."orders_order_id_idx";
+
+-- destroy
+DROP INDEX IF EXISTS "public"."orders_order_id_idx";
+DROP INDEX IF EXISTS "public"."customers_customer_id_idx";
+DROP MATERIALIZED VIEW IF EXISTS "public_etl_failure"."not_null_orders_gift_card_amount";
+DROP MATERIALIZED VIEW IF EXISTS "public_etl_failure"."not_null_orders_bank_transfer_amount";
+DROP MATERIALIZED VIEW IF EXISTS "public_etl_failure"."not_null_orders_coupon_amount";
+DROP MATERIALIZED VIEW IF EXISTS "public_etl_failure"."not_null_orders_credit_card_amount";
+DROP MATERIALIZED VIEW IF EXISTS "public_etl_failure"."not_null_orders_amount";
+DROP MATERIALIZED VIEW IF EXISTS "public_etl_failure"."accepted_values_orders_1ce6ab157c285f7cd2ac656013faf758";
+DROP MATERIALIZED VIEW IF EXISTS "public_etl_failure"."relationships_orders_customer_id__customer_id__ref_customers_";
+DROP MATERIALIZED VIEW IF EXISTS "public_etl_failure"."not_null_orders_customer_id";
+DROP MATERIALIZED VIEW IF EXISTS "public_etl_failure"."not_null_orders_order_id";
+DROP MATERIALIZED VIEW IF EXISTS "public_etl_failure"."unique_orders_order_id";
+DROP MATERIALIZED VIEW IF EXISTS "public_etl_failure"."not_null_customers_customer_id";
+DROP MATERIALIZED VIEW IF EXISTS "public_etl_failure"."unique_customers_customer_id";
+DROP MATERIALIZED VIEW IF EXISTS "public_etl_failure"."not_null_stg_payments_amount";
+DROP MATERIALIZED VIEW IF EXISTS "public_etl_failure"."accepted_values_stg_payments_c7909fb19b1f0177c2bf99c7912f06ef";
+DROP MATERIALIZED VIEW IF EXISTS "public_etl_failure"."relationships_stg_payments_order_id__order_id__ref_stg_orders_";
+DROP MATERIALIZED VIEW IF EXISTS "public_etl_failure"."not_null_stg_payments_payment_id";
+DROP MATERIALIZED VIEW IF EXISTS "public_etl_failure"."unique_stg_payments_payment_id";
+DROP MATERIALIZED VIEW IF EXISTS "public_etl_failure"."accepted_values_stg_orders_4f514bf94b77b7ea437830eec4421c58";
+DROP MATERIALIZED VIEW IF EXISTS "public_etl_failure"."not_null_stg_orders_order_id";
+DROP MATERIALIZED VIEW IF EXISTS "public_etl_failure"."unique_stg_orders_order_id";
+DROP MATERIALIZED VIEW IF EXISTS "public_etl_failure"."not_null_stg_customers_customer_id";
+DROP MATERIALIZED VIEW IF EXISTS "public_etl_failure"."unique_stg_customers_customer_id";
+DROP MATERIALIZED VIEW IF EXISTS "public"."orders";
+DROP MATERIALIZED VIEW IF EXISTS "public"."customers";
+DROP VIEW IF EXISTS "public"."stg_payments";
+DROP VIEW IF EXISTS "public"."stg_orders";
+DROP VIEW IF EXISTS "public"."stg_customers";
+DROP SCHEMA IF EXISTS "public_etl_failure";
+DROP VIEW IF EXISTS "ingest"."raw_customers";
+DROP TABLE IF EXISTS "ingest"."raw_customers_cdc";
+DROP SOURCE IF EXISTS "ingest"."postgres_cdc";
+DROP CONNECTION IF EXISTS "ingest"."postgres_connection";
+DROP SECRET IF EXISTS "ingest"."postgres_password";
+DROP TABLE IF EXISTS "ingest"."raw_payments";
+DROP SOURCE IF EXISTS "ingest"."raw_payments_kafka";
+DROP TABLE IF EXISTS "ingest"."raw_orders";
+DROP SOURCE IF EXISTS "ingest"."raw_orders_kafka";
+DROP CONNECTION IF EXISTS "ingest"."kafka_connection";
+DROP SCHEMA IF EXISTS "ingest";

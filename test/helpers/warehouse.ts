@@ -3,18 +3,22 @@ import * as path from "node:path";
 import { Client, types } from "pg";
 import { planSqlObjects } from "../../components/sqlObjectGraph";
 import { cdcTableObjects } from "../../lib/cdc";
+import { defaults } from "../../lib/config";
 import { postgresObjects } from "../../lib/ddl";
+import { searchPathStatement } from "../../lib/sqlKinds";
 import { quoteIdent } from "../../lib/quote";
 import { loadSqlProject, relationKey, SqlProject } from "../../lib/sqlProject";
 import { datasetNames, RawDatasetName } from "../../lib/datasets";
 import { consumeUntilIdle } from "../../testkit/kafkaTopics";
 
 export const sqlDir = path.join(__dirname, "..", "..", "sql");
+/** Where the datasets' tables are, as on a stack with the default configuration. */
+export const sourceSchema = defaults.sourceSchema;
 
 /**
- * The project's SQL, from the very files in sql/, on a fresh PostgreSQL database: each source a
- * table shaped like Materialize's JSON source (one `data jsonb` column, same name), each model and
- * failure view a plain view, so a query sees every row inserted so far.
+ * The project's SQL, from the very files in sql/, on a fresh PostgreSQL database: each dataset a
+ * table in the source schema shaped like Materialize's JSON table (one `data jsonb` column, same
+ * name), each model and failure view a plain view, so a query sees every row inserted so far.
  */
 export class Warehouse {
     private constructor(
@@ -49,18 +53,20 @@ export class Warehouse {
             await client.query(`create schema ${quoteIdent(cdc.schema)}`);
             for (const { definition } of planSqlObjects(cdcTableObjects(cdc.datasets, cdc.schema))) await client.query(definition.create);
         }
-        for (const { definition } of planSqlObjects(postgresObjects(project, cdc))) {
+        for (const { definition } of planSqlObjects(postgresObjects(project, sourceSchema, cdc))) {
+            if (definition.searchPath) await client.query(searchPathStatement(definition.searchPath));
             await client.query(definition.create);
         }
+        await client.query("RESET search_path");
         return new Warehouse(client, url.toString(), project);
     }
 
-    /** Appends events (their JSON values, as the producer sends them) to a source table. */
-    async insert(source: string, values: (string | object)[]): Promise<void> {
+    /** Appends events (their JSON values, as the producer sends them) to a dataset's table. */
+    async insert(dataset: string, values: (string | object)[]): Promise<void> {
         if (values.length === 0) return;
         const json = values.map(v => (typeof v === "string" ? v : JSON.stringify(v)));
         await this.client.query(
-            `insert into ${quoteIdent(source)} (data) select value::jsonb from unnest($1::text[]) as value`,
+            `insert into ${quoteIdent(sourceSchema)}.${quoteIdent(dataset)} (data) select value::jsonb from unnest($1::text[]) as value`,
             [json],
         );
     }
