@@ -10,7 +10,9 @@ import { Topics } from "./components/topics";
 import { ExternalConfig, KafkaEndpoint, LocalConfig, PostgresServer, readConfig } from "./lib/config";
 import { cacheDir } from "./lib/cacheDir";
 import { namePrefix as namePrefixOf } from "./lib/containers";
+import { cdcSchema } from "./lib/cdc";
 import { datasetNames } from "./lib/datasets";
+import { datasetRoutes, topicsOf } from "./lib/routes";
 import { dbtProfile as toDbtProfile } from "./lib/dbtProfile";
 import { definedOutputs } from "./lib/outputs";
 import { postgresUrl } from "./lib/postgresUrl";
@@ -87,11 +89,13 @@ const cdc = config.cdc && cdcServer && new CdcDatabase("cdc", {
     seeds: seeds && { dir: seedsDir, hash: seeds.hash },
 }, { dependsOn: postgres ? [postgres] : [] });
 
-// The datasets that travel through Kafka: all but those read from PostgreSQL by CDC.
-const kafkaDatasets = datasetNames.filter(name => !config.cdc?.datasets.includes(name));
+// Each dataset's one route: a topic, or a PostgreSQL table read by CDC.
+const routes = datasetRoutes(config.topics.prefix, config.cdc && { datasets: config.cdc.datasets, schema: cdcSchema });
 const topics = new Topics("topics", {
-    names: kafkaDatasets,
-    ...config.topics,
+    topicNames: topicsOf(routes),
+    partitions: config.topics.partitions,
+    replicationFactor: config.topics.replicationFactor,
+    config: config.topics.config,
     bootstrapServers: kafka.bootstrapServers,
     tls: kafka.tls,
     sasl: kafka.sasl,
@@ -136,7 +140,8 @@ const models = sqlConnection && sqlProject && new StreamingModels("models", {
 // nest everything under "default".)
 export = definedOutputs({
     kafkaBootstrapServers: pulumi.output(kafka.bootstrapServers).apply(servers => servers.join(",")),
-    topicNames: topics.topicNames,
+    /** Per dataset, where its events go: { topic } or { cdcTable: { schema, name } }. */
+    datasets: routes,
     psqlUrl: sqlConnection && pulumi.unsecret(sqlConnection.apply(toPsqlUrl)),
     consoleUrl: redpanda?.consoleUrl,
     materializeConsoleUrl: materialize?.consoleUrl,

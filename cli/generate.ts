@@ -1,14 +1,16 @@
 import { randomInt } from "node:crypto";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { datasetNames } from "../lib/datasets";
+import { datasetNames, RawDatasetName } from "../lib/datasets";
+import { cdcTablesOf, describeRoute, topicsOf } from "../lib/routes";
+import { cdcTableWriter } from "../producer/cdcTables";
 import { generateUnits, seedProfile } from "../producer/generator";
 import { maxGeneratorSeed } from "../producer/idRanges";
 import { defaultRequestTimeoutMs } from "../producer/kafka";
 import { seedRows } from "../producer/seeds";
 import { defaultRetryForMs, defaultThreads, emptySummary, streamUnits, StreamSummary } from "../producer/stream";
 import { integerFlag, runCli } from "./run";
-import { repoDir, resolveKafkaTarget } from "./target";
+import { repoDir, resolvePostgresUrl, resolveTarget } from "./target";
 
 const usage = `usage: npm run generate -- [--rate N | --count N] [--seed S] [--brokers host:port,...] [--topic-prefix P]
 
@@ -16,11 +18,17 @@ Streams new customers, orders and payments (jaffle_shop's shape, distributions o
 a running stack until Ctrl-C, or until --count events are sent. Every order has a customer and
 at least one payment, so the generated data trips no failure view.
 
+Each dataset goes where the stack reads it (its output datasets): to its Kafka topic, or, for a
+dataset read from PostgreSQL by CDC (cdcDatasets), INSERTed into its table there, one
+transaction per batch.
+
 Each event lands exactly once: batches go out on idempotent producers, and a batch the broker
 does not acknowledge (paused, restarting) is sent again, for up to --retry-for seconds; the broker
-drops the copies of attempts that did land. However it ends (--count reached, Ctrl-C, the broker
-gone for good), it prints the events acknowledged per topic and, when it stopped short, how to
-send the rest.
+drops the copies of attempts that did land. A batch of CDC rows PostgreSQL does not answer is
+written again the same way, and its ids are the table's primary key, so rows that landed are not
+written twice. However it ends (--count reached, Ctrl-C, Kafka or PostgreSQL gone for good), it
+prints the events acknowledged per topic and table and, when it stopped short, how to send the
+rest.
 
   --rate N            events per second (default 10 without --count; none with it: as fast as possible)
   --count N           send exactly N events, then stop
@@ -33,7 +41,11 @@ send the rest.
                       how long a request may go unanswered before it is sent again (default ${defaultRequestTimeoutMs})
   --brokers LIST      Kafka bootstrap servers (default: $JSS_KAFKA_BROKERS, else the stack's
                       output kafkaBootstrapServers; STACK picks the stack, default dev)
-  --topic-prefix P    topic name prefix (default: the stack's topicNames, else none)
+  --topic-prefix P    topic name prefix (default: the stack's topics, else none)
+  --cdc-datasets LIST with --brokers (no stack): datasets INSERTed into their PostgreSQL table
+                      (schema public) instead of sent to a topic, e.g. raw_customers
+  --postgres-url URL  the PostgreSQL of the CDC tables (default: $JSS_POSTGRES_URL, else the stack's
+                      output postgresUrl; the password from the URL, PGPASSWORD or the stack)
   --seeds-dir DIR     the seeds the distributions are learned from (default: seeds)
   --batch-size N      events per produce request (default 1000)
   --max-in-flight N   unacknowledged batches, each on its own producer (default 4)
@@ -53,6 +65,8 @@ const flags = {
     "request-timeout": { type: "string", default: String(defaultRequestTimeoutMs) },
     brokers: { type: "string" },
     "topic-prefix": { type: "string" },
+    "cdc-datasets": { type: "string" },
+    "postgres-url": { type: "string" },
     "seeds-dir": { type: "string", default: path.join(repoDir, "seeds") },
     "batch-size": { type: "string", default: "1000" },
     "max-in-flight": { type: "string", default: "4" },
@@ -87,7 +101,17 @@ runCli(usage, async () => {
     const batchSize = integerFlag("batch-size", values["batch-size"], { min: 1 });
     const maxInFlight = integerFlag("max-in-flight", values["max-in-flight"], { min: 1, max: 64 });
     const threads = integerFlag("threads", values.threads, { min: 0, max: 16 });
-    const target = resolveKafkaTarget({ brokers: values.brokers, topicPrefix: values["topic-prefix"] });
+    const target = resolveTarget({ brokers: values.brokers, topicPrefix: values["topic-prefix"], cdcDatasets: values["cdc-datasets"] });
+    const destinations = Object.fromEntries(datasetNames.map(name => [name, describeRoute(target.routes[name])])) as Record<RawDatasetName, string>;
+    const cdcTables = cdcTablesOf(target.routes);
+    const cdcDatasets = Object.keys(cdcTables) as RawDatasetName[];
+    const writer = cdcDatasets.length === 0 ? undefined : cdcTableWriter({
+        url: resolvePostgresUrl(values["postgres-url"], () => target.stackPostgresUrl),
+        tables: cdcTables,
+        retryForMs,
+        requestTimeoutMs,
+        onRetrying: error => log(`  writing to PostgreSQL failed (${error.message}); retrying each batch for up to ${retryForMs / 1000} s`),
+    });
     const profile = seedProfile(seedRows(values["seeds-dir"]));
     // This command again, less what a continuation changes.
     const sameFlags = tokens.flatMap(token =>
@@ -101,10 +125,10 @@ runCli(usage, async () => {
         const resume = outcome === "complete" || outcome === "stopped" ? undefined : resumeOf(sameFlags, seed, count, summary);
         if (values.json) {
             const { failure, ...counts } = summary;
-            console.log(JSON.stringify({ seed, ...counts, outcome, error: failure?.message, topics: target.topics, resume }));
+            console.log(JSON.stringify({ seed, ...counts, outcome, error: failure?.message, datasets: target.routes, resume }));
         }
         const write = values.json ? log : (line: string) => process.stdout.write(`${line}\n`);
-        for (const line of describeRun(summary, outcome, { seed, count, topics: target.topics, resume })) write(line);
+        for (const line of describeRun(summary, outcome, { seed, count, destinations, resume })) write(line);
     };
 
     const stop = new AbortController();
@@ -129,7 +153,8 @@ runCli(usage, async () => {
     let lastReport = Date.now();
     const summary = await streamUnits(generateUnits(profile, { seed, count }), {
         kafka: target.kafka,
-        topics: target.topics,
+        topics: topicsOf(target.routes),
+        cdcTables: writer && { datasets: cdcDatasets, writer },
         rate,
         batchSize,
         maxInFlight,
@@ -145,6 +170,7 @@ runCli(usage, async () => {
             log(`  ${formatCount(progress.total)} events ${describeTiming(progress)}`);
         },
     });
+    await writer?.close();
     const outcome: Outcome = summary.failure
         ? "failed"
         : count !== undefined && summary.total < count
@@ -159,19 +185,19 @@ runCli(usage, async () => {
 function describeRun(
     summary: StreamSummary,
     outcome: Outcome,
-    run: { seed: number; count?: number; topics: Record<string, string>; resume?: Resume },
+    run: { seed: number; count?: number; destinations: Record<RawDatasetName, string>; resume?: Resume },
 ): string[] {
     const of = run.count === undefined ? "" : ` of ${formatCount(run.count)}`;
     const lines = [`sent ${formatCount(summary.total)}${of} events ${describeTiming(summary)}`];
-    const width = Math.max(...datasetNames.map(name => run.topics[name].length)) + 2;
-    for (const name of datasetNames) lines.push(`  ${run.topics[name].padEnd(width)}${formatCount(summary.sent[name]).padStart(11)}`);
+    const width = Math.max(...datasetNames.map(name => run.destinations[name].length)) + 2;
+    for (const name of datasetNames) lines.push(`  ${run.destinations[name].padEnd(width)}${formatCount(summary.sent[name]).padStart(11)}`);
     if (outcome === "failed") lines.push(`stopped short: ${summary.failure!.message}`);
     if (outcome === "interrupted") lines.push("stopped short by Ctrl-C");
     const unacknowledged = datasetNames.filter(name => summary.unacknowledged[name] > 0);
     if (unacknowledged.length > 0) {
         const total = unacknowledged.reduce((sum, name) => sum + summary.unacknowledged[name], 0);
-        const perTopic = unacknowledged.map(name => `${run.topics[name]} ${formatCount(summary.unacknowledged[name])}`).join(", ");
-        lines.push(`${formatCount(total)} more were sent but never acknowledged (${perTopic}): they may or may not be on the topics`);
+        const perDestination = unacknowledged.map(name => `${run.destinations[name]} ${formatCount(summary.unacknowledged[name])}`).join(", ");
+        lines.push(`${formatCount(total)} more were sent but never acknowledged (${perDestination}): they may or may not have landed`);
     }
     if (run.resume) {
         const rest = run.resume.count === undefined ? "more events" : `the other ${formatCount(run.resume.count)} events`;

@@ -1,30 +1,43 @@
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
-import { datasetNames } from "../lib/datasets";
+import { cdcSchema } from "../lib/cdc";
+import { datasetNames, RawDatasetName } from "../lib/datasets";
+import { cdcTablesOf, datasetRoutes, DatasetRoutes, parseRoutes } from "../lib/routes";
 import { kafkaSettingsFromEnv, KafkaSettings } from "../producer/kafka";
 
 /** The repository root: the CLIs run from anywhere and still find sql/, seeds/ and the stack state. */
 export const repoDir = path.resolve(__dirname, "..");
 
-export interface KafkaTarget {
+export interface StreamTarget {
     kafka: KafkaSettings;
-    /** Topic for each raw dataset name. */
-    topics: Record<string, string>;
+    /** Where each dataset's events go: its topic, or its CDC table. */
+    routes: DatasetRoutes;
     /** Where the brokers came from, for the user. */
     origin: string;
     /** When they came from the stack: whether it manages the failure views (sqlObjects), so they exist. */
     stackHasFailureViews?: boolean;
+    /** When they came from the stack: its output postgresUrl (the CDC tables' database, no password). */
+    stackPostgresUrl?: string;
+}
+
+export interface TargetFlags {
+    brokers?: string;
+    topicPrefix?: string;
+    /** Without a stack: the datasets written to their PostgreSQL table instead of a topic. */
+    cdcDatasets?: string;
 }
 
 /**
  * The outputs of the current stack (STACK, default dev), read as `npm run output` reads them
  * (scripts/pulumi.sh: the same backend, the same pulumi CLI, on PATH or built). What pulumi.sh
- * says goes to stderr as it comes: a first run may build the engine, which takes minutes.
+ * says goes to stderr as it comes: a first run may build the engine, which takes minutes. With
+ * showSecrets, secret outputs come in the clear, for this process only.
  */
-export function stackOutputs(env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
+export function stackOutputs(env: NodeJS.ProcessEnv = process.env, options: { showSecrets?: boolean } = {}): Record<string, unknown> {
     const stack = env.STACK || "dev";
     try {
-        const json = execFileSync("bash", [path.join(repoDir, "scripts", "pulumi.sh"), "stack", "output", "--json"], {
+        const args = ["stack", "output", "--json", ...(options.showSecrets ? ["--show-secrets"] : [])];
+        const json = execFileSync("bash", [path.join(repoDir, "scripts", "pulumi.sh"), ...args], {
             cwd: repoDir,
             env: { ...env, STACK: stack },
             encoding: "utf8",
@@ -42,15 +55,18 @@ export function prefixedTopics(prefix: string): Record<string, string> {
 }
 
 /**
- * Brokers from --brokers, else JSS_KAFKA_BROKERS, else the stack's kafkaBootstrapServers;
- * topics from --topic-prefix, else the stack's topicNames when the brokers came from the stack.
- * TLS and SASL settings always come from JSS_KAFKA_* (never from a command line).
+ * Brokers from --brokers, else JSS_KAFKA_BROKERS, else the stack's kafkaBootstrapServers. Routes
+ * from the stack's output `datasets` when the brokers came from the stack; else (or with
+ * --topic-prefix) every dataset to `<prefix><dataset>`, but those of --cdc-datasets to their CDC
+ * table. TLS and SASL settings always come from JSS_KAFKA_* (never from a command line).
  */
-export function resolveKafkaTarget(
-    flags: { brokers?: string; topicPrefix?: string },
+export function resolveTarget(
+    flags: TargetFlags,
     env: NodeJS.ProcessEnv = process.env,
     readStack: () => Record<string, unknown> = () => stackOutputs(env),
-): KafkaTarget {
+): StreamTarget {
+    const flagRoutes = (cdc: readonly RawDatasetName[]) =>
+        datasetRoutes(flags.topicPrefix ?? "", cdc.length > 0 ? { datasets: cdc, schema: cdcSchema } : undefined);
     if (flags.brokers !== undefined || env.JSS_KAFKA_BROKERS) {
         const origin = flags.brokers !== undefined ? "--brokers" : "JSS_KAFKA_BROKERS";
         const brokersEnv = flags.brokers !== undefined ? { ...env, JSS_KAFKA_BROKERS: flags.brokers } : env;
@@ -60,8 +76,9 @@ export function resolveKafkaTarget(
         } catch {
             throw new Error(`${origin} is empty: expected a comma-separated host:port list`);
         }
-        return { kafka, topics: prefixedTopics(flags.topicPrefix ?? ""), origin };
+        return { kafka, routes: flagRoutes(cdcDatasetsFlag(flags.cdcDatasets)), origin };
     }
+    if (flags.cdcDatasets !== undefined) throw new Error("--cdc-datasets goes with --brokers: a stack's routes come from its output datasets");
     let outputs: Record<string, unknown>;
     try {
         outputs = readStack();
@@ -75,22 +92,47 @@ export function resolveKafkaTarget(
     if (typeof servers !== "string" || servers === "") {
         throw new Error("no Kafka broker to send to: the stack has no output kafkaBootstrapServers; pass --brokers host:port");
     }
-    const topics = flags.topicPrefix !== undefined ? prefixedTopics(flags.topicPrefix) : stackTopics(outputs.topicNames);
+    const stackRoutes = parseRoutes(outputs.datasets, "the stack output datasets (a stack last updated by an earlier version: run npm run up)");
     return {
         kafka: kafkaSettingsFromEnv({ ...env, JSS_KAFKA_BROKERS: servers }),
-        topics,
+        routes: flags.topicPrefix !== undefined ? flagRoutes(Object.keys(cdcTablesOf(stackRoutes)) as RawDatasetName[]) : stackRoutes,
         origin: "stack output kafkaBootstrapServers",
         stackHasFailureViews: Array.isArray(outputs.failureViews),
+        stackPostgresUrl: typeof outputs.postgresUrl === "string" ? outputs.postgresUrl : undefined,
     };
 }
 
-function stackTopics(topicNames: unknown): Record<string, string> {
-    const topics = (topicNames ?? {}) as Record<string, unknown>;
-    const missing = datasetNames.filter(name => typeof topics[name] !== "string");
-    if (missing.length > 0) {
-        throw new Error(`the stack output topicNames has no topic for ${missing.join(", ")}; pass --topic-prefix`);
+function cdcDatasetsFlag(list: string | undefined): RawDatasetName[] {
+    if (list === undefined) return [];
+    const names = list.split(",").map(name => name.trim());
+    const unknown = names.filter(name => !(datasetNames as readonly string[]).includes(name));
+    if (unknown.length > 0) throw new Error(`--cdc-datasets: "${unknown.join(", ")}" is not a dataset (known: ${datasetNames.join(", ")})`);
+    return datasetNames.filter(name => names.includes(name));
+}
+
+/**
+ * The PostgreSQL of the CDC tables: --postgres-url, else JSS_POSTGRES_URL, else the stack's output
+ * postgresUrl. Its password: the URL's, else PGPASSWORD, else (a local stack's own PostgreSQL) the
+ * stack's secret output postgresPassword.
+ */
+export function resolvePostgresUrl(
+    flag: string | undefined,
+    readStackPostgresUrl: () => string | undefined,
+    env: NodeJS.ProcessEnv = process.env,
+    readSecrets: () => Record<string, unknown> = () => stackOutputs(env, { showSecrets: true }),
+): string {
+    const given = flag ?? env.JSS_POSTGRES_URL;
+    if (given) return given;
+    const stackUrl = readStackPostgresUrl();
+    if (!stackUrl) {
+        throw new Error("no PostgreSQL for the CDC datasets: pass --postgres-url or set JSS_POSTGRES_URL (the stack has no output postgresUrl)");
     }
-    return Object.fromEntries(datasetNames.map(name => [name, topics[name] as string]));
+    if (env.PGPASSWORD) return stackUrl;
+    const password = readSecrets().postgresPassword;
+    if (typeof password !== "string") return stackUrl;
+    const url = new URL(stackUrl);
+    url.password = password;
+    return url.toString();
 }
 
 /** The SQL endpoint: --url, else the stack's psqlUrl. */

@@ -3,9 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { SaslCredentials } from "../lib/kafka";
 
 export interface TopicsArgs {
-    /** The raw dataset names; each becomes `<prefix><name>`. */
-    names: readonly string[];
-    prefix: string;
+    /** The topic of each dataset that travels through Kafka. */
+    topicNames: Record<string, string>;
     partitions: number;
     replicationFactor: number;
     config: Record<string, string>;
@@ -32,9 +31,9 @@ export class Topics extends pulumi.ComponentResource {
             saslPassword: args.sasl ? pulumi.secret(args.sasl.password) : undefined,
         }, { parent: this });
 
-        this.topicNames = Object.fromEntries(args.names.map(n => [n, `${args.prefix}${n}`]));
+        this.topicNames = args.topicNames;
         // Named after the component; `aliases` keeps the stacks that named them by dataset alone.
-        this.topics = args.names.map(n => new kafka.Topic(`${name}-${n}`, {
+        this.topics = Object.keys(args.topicNames).map(n => new kafka.Topic(`${name}-${n}`, {
             name: this.topicNames[n],
             partitions: args.partitions,
             replicationFactor: args.replicationFactor,

@@ -77,6 +77,39 @@ export interface CdcSeedRow {
 }
 
 /**
+ * Inserts rows into a dataset's CDC table, typed by the table's own columns; a row whose id is
+ * already there is left alone, so inserting the same rows again inserts nothing. Returns how many
+ * were inserted.
+ */
+export async function insertRows(client: Client, table: { schema: string; name: RawDatasetName }, records: readonly RawRecord[]): Promise<number> {
+    const dataset = datasetOf(table.name);
+    const columns = Object.keys(dataset.columns).map(quoteIdent).join(", ");
+    const name = qualified(table.schema, table.name);
+    // jsonb_populate_recordset types each value by the table's own columns.
+    const result = await client.query(
+        `INSERT INTO ${name} (${columns}) SELECT ${columns} FROM jsonb_populate_recordset(NULL::${name}, $1::jsonb)` +
+            ` ON CONFLICT (${quoteIdent("id")}) DO NOTHING`,
+        [JSON.stringify(records)],
+    );
+    return result.rowCount ?? 0;
+}
+
+/**
+ * Runs `work` in one transaction: any error rolls back everything.
+ */
+export async function inTransaction<T>(client: Client, work: () => Promise<T>): Promise<T> {
+    await client.query("BEGIN");
+    try {
+        const result = await work();
+        await client.query("COMMIT");
+        return result;
+    } catch (err) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw err;
+    }
+}
+
+/**
  * Inserts the seed rows of the CDC datasets in one transaction: rows whose id is already there are
  * left alone, so a second run inserts nothing; any error rolls back everything. Returns the number
  * of rows inserted per dataset.
@@ -87,27 +120,11 @@ export async function seedCdcTables(
     rows: Iterable<CdcSeedRow>,
     schema = cdcSchema,
 ): Promise<Record<string, number>> {
-    const byDataset = new Map<string, RawRecord[]>(names.map(name => [name, []]));
+    const byDataset = new Map<RawDatasetName, RawRecord[]>(names.map(name => [name, []]));
     for (const row of rows) byDataset.get(row.dataset.name)?.push(row.record);
-    const inserted: Record<string, number> = {};
-    await client.query("BEGIN");
-    try {
-        for (const name of names) {
-            const dataset = datasetOf(name);
-            const columns = Object.keys(dataset.columns).map(quoteIdent).join(", ");
-            const table = qualified(schema, name);
-            // jsonb_populate_recordset types each value by the table's own columns.
-            const result = await client.query(
-                `INSERT INTO ${table} (${columns}) SELECT ${columns} FROM jsonb_populate_recordset(NULL::${table}, $1::jsonb)` +
-                    ` ON CONFLICT (${quoteIdent("id")}) DO NOTHING`,
-                [JSON.stringify(byDataset.get(name))],
-            );
-            inserted[name] = result.rowCount ?? 0;
-        }
-        await client.query("COMMIT");
-    } catch (err) {
-        await client.query("ROLLBACK").catch(() => undefined);
-        throw err;
-    }
-    return inserted;
+    return inTransaction(client, async () => {
+        const inserted: Record<string, number> = {};
+        for (const name of names) inserted[name] = await insertRows(client, { schema, name }, byDataset.get(name)!);
+        return inserted;
+    });
 }

@@ -1,6 +1,9 @@
 import { randomUUID } from "node:crypto";
+import type { Client } from "pg";
+import { inTransaction, insertRows } from "../lib/cdc";
+import { cdcTablesOf, DatasetRoutes, topicsOf } from "../lib/routes";
 import { DataTest, relationKey, SqlProject } from "../lib/sqlProject";
-import { datasets, RawDatasetName, RawRecord } from "../lib/datasets";
+import { RawDatasetName, RawRecord } from "../lib/datasets";
 import { toEvent } from "./events";
 import { connectKafka, KafkaSettings, requireTopics } from "./kafka";
 import { SeedRow, seedRows } from "./seeds";
@@ -141,27 +144,60 @@ export function trippedViews(project: SqlProject, scenario: Scenario): string[] 
 
 export interface ScenarioRun {
     kafka: KafkaSettings;
-    /** Topic for each raw dataset name. */
-    topics: Record<string, string>;
+    /** Where each dataset's records go: its topic, or its CDC table. */
+    routes: DatasetRoutes;
     seedsDir: string;
     ids?: ScenarioIds;
+    /** A connection to the CDC tables' database, for a scenario with rows of a CDC dataset. */
+    connectPostgres?: () => Promise<Client>;
 }
 
-/** Sends a scenario's events in one transaction, so a failure view never sees half a scenario. */
+/**
+ * Sends a scenario's events in one Kafka transaction, so a failure view never sees half a scenario.
+ * Rows of a CDC dataset are INSERTed in a PostgreSQL transaction that commits only after the
+ * Kafka one did: a scenario that fails on either side leaves nothing on the other.
+ */
 export async function runScenario(scenario: Scenario, run: ScenarioRun): Promise<ScenarioRecord[]> {
     // Read as the scenario goes through them: only the scenarios that re-send a seed row read the seeds.
     const records = scenario.records(seedRows(run.seedsDir), run.ids ?? new ScenarioIds());
     const now = new Date();
-    const events = records.map(({ dataset, record }) => {
-        const topic = run.topics[dataset];
-        if (!topic) throw new Error(`no topic given for ${dataset} (topics: ${datasets.map(d => d.name).join(", ")})`);
-        return toEvent(topic, record, now);
+    const topics = topicsOf(run.routes);
+    const tables = cdcTablesOf(run.routes);
+    const events = records.flatMap(({ dataset, record }) => {
+        const topic = topics[dataset];
+        return topic === undefined ? [] : [toEvent(topic, record, now)];
     });
-    const kafka = connectKafka(run.kafka, "jaffle-shop-scenario");
-    await requireTopics(kafka, events.map(event => event.topic), run.kafka);
-    await sendInOneTransaction(kafka, events, {
-        transactionalId: `jaffle-shop-scenario-${scenario.name}-${randomUUID()}`,
-        timeoutMs: 30_000,
-    });
+    const rows = records.filter(({ dataset }) => tables[dataset] !== undefined);
+    const sendEvents = async () => {
+        if (events.length === 0) return;
+        const kafka = connectKafka(run.kafka, "jaffle-shop-scenario");
+        await requireTopics(kafka, events.map(event => event.topic), run.kafka);
+        await sendInOneTransaction(kafka, events, {
+            transactionalId: `jaffle-shop-scenario-${scenario.name}-${randomUUID()}`,
+            timeoutMs: 30_000,
+        });
+    };
+    if (rows.length === 0) {
+        await sendEvents();
+        return records;
+    }
+    if (!run.connectPostgres) throw new Error(`${scenario.name} writes ${rows[0].dataset}, which comes from PostgreSQL by CDC: give the PostgreSQL of the CDC tables`);
+    const client = await run.connectPostgres();
+    try {
+        await inTransaction(client, async () => {
+            for (const { dataset, record } of rows) {
+                const table = tables[dataset]!;
+                if ((await insertRows(client, { schema: table.schema, name: dataset }, [record])) === 0) {
+                    throw new Error(
+                        `${scenario.name}: ${dataset} comes from PostgreSQL by CDC, where id is the table's primary key, and row ${record.id} ` +
+                            `is already in ${table.schema}.${table.name}: it can't be there twice (the CDC scenarios change rows instead); nothing was sent`,
+                    );
+                }
+            }
+            await sendEvents();
+        });
+    } finally {
+        await client.end().catch(() => undefined);
+    }
     return records;
 }

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { CompressionTypes } from "kafkajs";
-import { datasetNames, RawDatasetName } from "../lib/datasets";
+import { datasetNames, RawDatasetName, RawRecord } from "../lib/datasets";
+import { CdcTableWriter } from "./cdcTables";
 import { toEvent } from "./events";
 import { GeneratedRecord } from "./generator";
 import { connectKafka, KafkaSettings, requireTopics } from "./kafka";
@@ -12,8 +13,10 @@ export const defaultRetryForMs = 120_000;
 
 export interface StreamOptions {
     kafka: KafkaSettings;
-    /** Topic for each raw dataset name. */
-    topics: Record<string, string>;
+    /** Topic of each dataset that travels through Kafka. */
+    topics: Partial<Record<RawDatasetName, string>>;
+    /** Where the datasets without a topic go: their CDC tables in PostgreSQL. */
+    cdcTables?: { datasets: readonly RawDatasetName[]; writer: CdcTableWriter };
     /**
      * Events per produce request (default 1,000). Bigger is not faster: kafkajs groups a batch's
      * messages per partition in quadratic time, and a partition's share must stay under the
@@ -43,7 +46,7 @@ export interface StreamOptions {
 }
 
 export interface StreamSummary {
-    /** Acknowledged events per dataset: on the topics, each exactly once. */
+    /** Acknowledged events per dataset: on the topics or in the CDC tables, each exactly once. */
     sent: Record<RawDatasetName, number>;
     total: number;
     /**
@@ -58,7 +61,10 @@ export interface StreamSummary {
 
 interface Batch {
     packed: PackedBatch;
+    /** Rows of the CDC datasets, written to PostgreSQL beside the Kafka part. */
+    rows: Map<RawDatasetName, RawRecord[]>;
     counts: Record<RawDatasetName, number>;
+    records: number;
 }
 
 /**
@@ -93,34 +99,36 @@ export async function streamUnits(units: Iterable<GeneratedRecord[]>, options: S
     const rate = options.rate;
     const eventsPerBatch = rate === undefined ? batchSize : Math.max(1, Math.min(batchSize, Math.ceil(rate / 10)));
     const signal = options.signal;
-    const missing = datasetNames.filter(name => !options.topics[name]);
-    if (missing.length > 0) throw new Error(`no topic given for ${missing.join(", ")}`);
-    const topicList = [...new Set(datasetNames.map(name => options.topics[name]))];
+    const toTables = new Set(options.cdcTables?.datasets ?? []);
+    const missing = datasetNames.filter(name => !options.topics[name] && !toTables.has(name));
+    if (missing.length > 0) throw new Error(`no topic or CDC table given for ${missing.join(", ")}`);
+    const topicList = [...new Set(datasetNames.flatMap(name => options.topics[name] ?? []))];
     const topicIndex = new Map(topicList.map((topic, i) => [topic, i]));
 
     const kafka = connectKafka(options.kafka, "jaffle-shop-generator", { requestTimeoutMs: options.requestTimeoutMs, retries: 1 });
-    await requireTopics(kafka, Object.values(options.topics), options.kafka);
+    await requireTopics(kafka, topicList, options.kafka);
     const summary = emptySummary();
     const retryForMs = options.retryForMs ?? defaultRetryForMs;
     const outage = outageReporter(retryForMs, options.onNotice);
     let started = performance.now();
 
-    /** Batches handed to a producer and not yet acknowledged or given up on, by id. */
-    const pending = new Map<number, { batch: Batch; settle: () => void; sentAt: number }>();
+    /** Batches handed to a producer (and the CDC writer) and not yet acknowledged or given up on, by id. */
+    const pending = new Map<number, { batch: Batch; settle: () => void; sentAt: number; partsLeft: number }>();
     // kafkajs retries quietly within a request timeout (15 s by default): a batch this long without
     // an answer is told as an outage too, so a broker that stalls is not mistaken for a hang.
     const stallWatch = setInterval(() => {
         const oldest = Math.min(...[...pending.values()].map(entry => entry.sentAt));
         if (performance.now() - oldest >= stallNoticeMs) outage.failed(new Error(`no acknowledgement for ${stallNoticeMs / 1000} s`));
     }, 1_000);
+    /** One part of a batch landed: its Kafka part, or its CDC rows; the batch counts once both did. */
     const acknowledged = (id: number) => {
         const entry = pending.get(id);
-        if (!entry) return;
+        if (!entry || --entry.partsLeft > 0) return;
         pending.delete(id);
         outage.recovered();
         addCounts(summary.unacknowledged, entry.batch.counts, -1);
         addCounts(summary.sent, entry.batch.counts, 1);
-        summary.total += entry.batch.packed.records;
+        summary.total += entry.batch.records;
         summary.elapsedMs = performance.now() - started;
         options.onProgress?.(summary);
         entry.settle();
@@ -166,8 +174,10 @@ export async function streamUnits(units: Iterable<GeneratedRecord[]>, options: S
         options.onProgress?.(summary);
         const id = nextId++;
         return new Promise<void>(settle => {
-            pending.set(id, { batch, settle, sentAt: performance.now() });
-            slot.thread.send(id, slot.producer, batch.packed);
+            const toKafka = batch.packed.records > 0;
+            pending.set(id, { batch, settle, sentAt: performance.now(), partsLeft: (toKafka ? 1 : 0) + (batch.rows.size > 0 ? 1 : 0) });
+            if (toKafka) slot.thread.send(id, slot.producer, batch.packed);
+            if (batch.rows.size > 0) options.cdcTables!.writer.write(batch.rows).then(() => acknowledged(id), error => undelivered(id, error));
         });
     };
 
@@ -185,8 +195,8 @@ export async function streamUnits(units: Iterable<GeneratedRecord[]>, options: S
                 if (signal?.aborted) break;
             }
             const batch = nextBatch(iterator, eventsPerBatch, options.topics, topicIndex);
-            if (batch.packed.records === 0) break;
-            built += batch.packed.records;
+            if (batch.records === 0) break;
+            built += batch.records;
             const slot = idle.pop()!;
             const sending = send(slot, batch).finally(() => {
                 inFlight.delete(sending);
@@ -206,25 +216,34 @@ export async function streamUnits(units: Iterable<GeneratedRecord[]>, options: S
     return summary;
 }
 
-/** The next units, up to eventsPerBatch events (fewer only when the units run out), stamped now and packed. */
+/**
+ * The next units, up to eventsPerBatch events (fewer only when the units run out): those of a
+ * dataset with a topic stamped now and packed, the others kept as rows for their CDC table.
+ */
 function nextBatch(
     units: Iterator<GeneratedRecord[]>,
     eventsPerBatch: number,
-    topics: Record<string, string>,
+    topics: Partial<Record<RawDatasetName, string>>,
     topicIndex: Map<string, number>,
 ): Batch {
     const packer = new BatchPacker(topicIndex, eventsPerBatch + 8);
+    const rows = new Map<RawDatasetName, RawRecord[]>();
     const counts = emptyCounts();
     const now = new Date().toISOString();
-    while (packer.size < eventsPerBatch) {
+    let records = 0;
+    while (records < eventsPerBatch) {
         const next = units.next();
         if (next.done) break;
         for (const { dataset, record } of next.value) {
-            packer.add(toEvent(topics[dataset], record, now));
+            const topic = topics[dataset];
+            if (topic !== undefined) packer.add(toEvent(topic, record, now));
+            else if (rows.has(dataset)) rows.get(dataset)!.push(record);
+            else rows.set(dataset, [record]);
             counts[dataset]++;
+            records++;
         }
     }
-    return { packed: packer.finish(), counts };
+    return { packed: packer.finish(), rows, counts, records };
 }
 
 /** How long a batch may wait for its acknowledgement before the wait is told as an outage. */

@@ -19,6 +19,8 @@ import { expectedMarts, martRows, seeds } from "./helpers/jaffleShop";
 import { seedsDir } from "./helpers/pipeline";
 import { sqlDir, Warehouse } from "./helpers/warehouse";
 import { PostgresServer, startPostgres } from "../testkit/services/postgres";
+import { createTopics, readTopics, uniquePrefix } from "../testkit/kafkaTopics";
+import { prefixedTopics } from "../cli/target";
 
 /**
  * The CDC datasets on a real PostgreSQL started with wal_level=logical: the program's tables, its
@@ -317,5 +319,28 @@ describe("npm run scenario with the CDC scenarios", () => {
         expect(await count(client, "raw_customers")).toBe(99);
         // Again: nothing left to delete, so it fails and says why.
         await expect(cli(["delete-customer", "--postgres-url", url])).rejects.toMatchObject({ stderr: expect.stringMatching(/changed 0; has it run already\?/) });
+    });
+    it("sends a Kafka scenario's customer to the CDC table and its order and payment to their topics; refuses a duplicate customer there, sending nothing", async () => {
+        const brokers = inject("kafkaBrokers");
+        const { client, database } = await cdcDatabase();
+        await seedCdcTables(client, ["raw_customers"], readSeeds(seedsDir));
+        const url = `postgres://${server.user}@${server.host}:${server.port}/${database}`;
+        const prefix = uniquePrefix("cdc-scenario");
+        const topics = prefixedTopics(prefix);
+        await createTopics(brokers, Object.values(topics));
+        const route = ["--brokers", brokers, "--topic-prefix", prefix, "--cdc-datasets", "raw_customers", "--postgres-url", url];
+
+        const { stdout } = await cli(["unknown-status", ...route]);
+        expect(stdout).toMatch(/^  CDC table public\.raw_customers  \{"id":\d+,"first_name":"Scenario"/m);
+        expect(stdout).toMatch(new RegExp(`^  topic ${prefix}raw_orders  \\{.*"status":"cancelled"`, "m"));
+        expect(await count(client, "raw_customers")).toBe(101);
+        const sent = async () => (await readTopics(brokers, Object.values(topics))).map(r => r.topic).sort();
+        expect(await sent()).toEqual([`${prefix}raw_orders`, `${prefix}raw_payments`]);
+
+        await expect(cli(["duplicate-customer", ...route])).rejects.toMatchObject({
+            stderr: expect.stringMatching(/duplicate-customer: raw_customers comes from PostgreSQL by CDC, where id is the table's primary key, and row 1 is already in public\.raw_customers: .*nothing was sent/),
+        });
+        expect(await count(client, "raw_customers")).toBe(101);
+        expect(await sent()).toEqual([`${prefix}raw_orders`, `${prefix}raw_payments`]);
     });
 });

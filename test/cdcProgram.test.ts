@@ -83,6 +83,15 @@ describe("a local stack with raw_customers from PostgreSQL", async () => {
         expect(run.createdAfter(seeding[0].name, run.byName("cdc_table_raw_customers").name)).toBe(true);
     });
 
+    it("says each dataset's route once, in the output datasets: raw_customers its CDC table, the others their topics", () => {
+        expect(run.outputs.datasets).toEqual({
+            raw_customers: { cdcTable: { schema: "public", name: "raw_customers" } },
+            raw_orders: { topic: "raw_orders" },
+            raw_payments: { topic: "raw_payments" },
+        });
+        expect(run.byName("cdc-publication").inputs.tables).toEqual(["public.raw_customers"]);
+    });
+
     it("gives a CDC dataset no Kafka topic, and seeds through Kafka only the others", () => {
         expect(run.ofType("kafka:index/topic:Topic").map(t => t.inputs.name).sort()).toEqual(["raw_orders", "raw_payments"]);
         const kafkaSeeding = run.ofType("pulumi-nodejs:dynamic/jaffle-shop-streaming:Seeding");

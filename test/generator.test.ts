@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { Client } from "pg";
 import { Partitioners } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { prefixedTopics } from "../cli/target";
@@ -13,6 +14,9 @@ import { CliRun, startCli } from "./helpers/cli";
 import { createTopics, readTopics, uniquePrefix } from "../testkit/kafkaTopics";
 import { Pipeline, seedsDir } from "./helpers/pipeline";
 import { KafkaBroker, startKafka } from "../testkit/services/kafka";
+import { PostgresServer, startPostgres } from "../testkit/services/postgres";
+import { planSqlObjects } from "../components/sqlObjectGraph";
+import { cdcTableObjects } from "../lib/cdc";
 
 const brokers = inject("kafkaBrokers");
 const postgresUrl = inject("postgresUrl");
@@ -196,14 +200,15 @@ describe("the generator from the command line, short of --count", () => {
 });
 
 describe("the generator when its broker goes away", () => {
-    // A broker of its own, to pause, kill and restart without disturbing the other tests.
+    // A broker and a PostgreSQL of its own, to pause, kill and restart without disturbing the other tests.
     let broker: KafkaBroker;
+    let postgres: PostgresServer;
     const requestTimeoutMs = 2_500;
     beforeAll(async () => {
-        broker = await startKafka();
+        [broker, postgres] = await Promise.all([startKafka(), startPostgres()]);
     });
     afterAll(async () => {
-        await broker?.stop();
+        await Promise.all([broker?.stop(), postgres?.stop()]);
     });
 
     async function freshTopics(label: string): Promise<{ prefix: string; topics: Record<string, string> }> {
@@ -284,6 +289,61 @@ describe("the generator when its broker goes away", () => {
         expect(onTopics.counts).toEqual(summary.sent);
         expect(onTopics.duplicates).toEqual([]);
     });
+
+    it.each(["the broker", "PostgreSQL"])(
+        "with raw_customers from PostgreSQL by CDC and %s paused for 20 s: each generated row lands once, in its topic or its table",
+        async paused => {
+            const { prefix, topics } = await freshTopics("cdc");
+            const database = uniquePrefix("cdc").replace(/\W/g, "_").toLowerCase();
+            const admin = new Client({ connectionString: postgres.url });
+            await admin.connect();
+            await admin.query(`create database ${database}`);
+            await admin.end();
+            const url = new URL(postgres.url);
+            url.pathname = `/${database}`;
+            const client = new Client({ connectionString: url.toString() });
+            await client.connect();
+            try {
+                for (const { definition } of planSqlObjects(cdcTableObjects(["raw_customers"]))) await client.query(definition.create);
+                const seed = paused === "PostgreSQL" ? 31 : 32;
+                const count = 60_000;
+                const run = runGenerate([
+                    "--count", String(count), "--rate", "3000", "--seed", String(seed), "--brokers", broker.brokers, "--topic-prefix", prefix,
+                    "--cdc-datasets", "raw_customers", "--postgres-url", url.toString(), "--request-timeout", String(requestTimeoutMs), "--json",
+                ]);
+                await run.waitFor("stderr", "generating with seed");
+                await sleep(2_000);
+                if (paused === "PostgreSQL") postgres.pause();
+                else process.kill(broker.pid, "SIGSTOP");
+                try {
+                    await sleep(20_000);
+                } finally {
+                    if (paused === "PostgreSQL") postgres.resume();
+                    else process.kill(broker.pid, "SIGCONT");
+                }
+                expect(await run.exitCode(120_000)).toBe(0);
+                expect(run.stderr).toMatch(/sending failed \(.*\); retrying/);
+                expect(run.stderr).toMatch(/sending again after \d+\.\d s of failures/);
+                const summary = JSON.parse(run.stdout);
+                expect(summary).toMatchObject({ outcome: "complete", total: count });
+                expect(summary.datasets.raw_customers).toEqual({ cdcTable: { schema: "public", name: "raw_customers" } });
+
+                // Exactly the generated rows: the customers in the table, the orders and payments on their topics.
+                const expected = Object.fromEntries(datasetNames.map(name => [name, [] as string[]])) as Record<RawDatasetName, string[]>;
+                for (const unit of generateUnits(profile, { seed, count })) for (const { dataset, record } of unit) expected[dataset].push(String(record.id));
+                const records = await readTopics(broker.brokers, Object.values(topics));
+                const keysOn = (dataset: RawDatasetName) => records.filter(r => r.topic === topics[dataset]).map(r => r.key).sort();
+                expect(keysOn("raw_orders")).toEqual(expected.raw_orders.sort());
+                expect(keysOn("raw_payments")).toEqual(expected.raw_payments.sort());
+                expect(keysOn("raw_customers")).toEqual([]);
+                const inTable = (await client.query("select id::text from public.raw_customers order by id::text")).rows.map(r => r.id);
+                expect(inTable).toEqual(expected.raw_customers.sort());
+                expect(summary.sent).toEqual({ raw_customers: inTable.length, raw_orders: expected.raw_orders.length, raw_payments: expected.raw_payments.length });
+            } finally {
+                await client.end();
+            }
+        },
+    );
 
     it("gives up after --retry-for when the broker stays away, exits 1 with what was acknowledged, and its resume command sends the rest", async () => {
         const { prefix, topics } = await freshTopics("gone");

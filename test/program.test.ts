@@ -129,7 +129,9 @@ describe("the dev stack (local Docker)", async () => {
     });
 
     it("exports what users need", () => {
-        expect(run.outputs.topicNames).toEqual({ raw_customers: "raw_customers", raw_orders: "raw_orders", raw_payments: "raw_payments" });
+        expect(run.outputs.datasets).toEqual({
+            raw_customers: { topic: "raw_customers" }, raw_orders: { topic: "raw_orders" }, raw_payments: { topic: "raw_payments" },
+        });
         expect(run.outputs.views).toEqual(expect.arrayContaining(["stg_customers", "stg_orders", "stg_payments", "customers", "orders"]));
         expect(run.outputs.failureViews).toContain("public_etl_failure.unique_stg_orders_order_id");
         // Derived from the project: the failure view of its first unique test.

@@ -3,7 +3,8 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { loadSqlProject, relationKey } from "../lib/sqlProject";
-import { prefixedTopics, resolveKafkaTarget } from "../cli/target";
+import { resolveTarget } from "../cli/target";
+import { DatasetRoutes, datasetRoutes } from "../lib/routes";
 import { datasetNames } from "../lib/datasets";
 import { generatorIdBase, ScenarioIds, seedIdLimit } from "../producer/idRanges";
 import { KafkaSettings } from "../producer/kafka";
@@ -21,6 +22,11 @@ const project = loadSqlProject(sqlDir, datasetNames);
 
 const pipeline = new Pipeline(brokers, postgresUrl);
 afterAll(() => pipeline.close());
+
+/** Every dataset to its topic. */
+function routesOf(topics: Record<string, string>): DatasetRoutes {
+    return Object.fromEntries(datasetNames.map(name => [name, { topic: topics[name] }])) as DatasetRoutes;
+}
 
 /** View names as Warehouse.tripped() lists them: without the failure schema. */
 function viewNames(scenario: Scenario): string[] {
@@ -60,23 +66,33 @@ describe("failure scenarios", () => {
         }
     });
 
-    it("find the brokers and topics from flags or JSS_KAFKA_BROKERS, and say what is missing otherwise", () => {
+    it("find the brokers and each dataset's route from flags, JSS_KAFKA_BROKERS or the stack, and say what is missing otherwise", () => {
         const noStack = () => {
             throw new Error("no stack here");
         };
-        expect(resolveKafkaTarget({ brokers: "h:1", topicPrefix: "dev." }, {}, noStack)).toMatchObject({
+        expect(resolveTarget({ brokers: "h:1", topicPrefix: "dev." }, {}, noStack)).toMatchObject({
             kafka: { brokers: ["h:1"], tls: false },
-            topics: { raw_orders: "dev.raw_orders" },
+            routes: { raw_orders: { topic: "dev.raw_orders" } },
             origin: "--brokers",
         });
-        expect(resolveKafkaTarget({}, { JSS_KAFKA_BROKERS: "a:1,b:2" }, noStack)).toMatchObject({
-            kafka: { brokers: ["a:1", "b:2"] },
-            topics: { raw_customers: "raw_customers" },
+        expect(resolveTarget({ brokers: "h:1", cdcDatasets: "raw_customers" }, {}, noStack).routes).toEqual({
+            raw_customers: { cdcTable: { schema: "public", name: "raw_customers" } },
+            raw_orders: { topic: "raw_orders" },
+            raw_payments: { topic: "raw_payments" },
         });
-        expect(
-            resolveKafkaTarget({}, {}, () => ({ kafkaBootstrapServers: "s:9", topicNames: prefixedTopics("shared.") })),
-        ).toMatchObject({ kafka: { brokers: ["s:9"] }, topics: { raw_payments: "shared.raw_payments" } });
-        expect(() => resolveKafkaTarget({}, {}, noStack)).toThrow(/no Kafka broker to send to: pass --brokers.*JSS_KAFKA_BROKERS[\s\S]*no stack here/);
+        expect(resolveTarget({}, { JSS_KAFKA_BROKERS: "a:1,b:2" }, noStack)).toMatchObject({
+            kafka: { brokers: ["a:1", "b:2"] },
+            routes: { raw_customers: { topic: "raw_customers" } },
+        });
+        const stackRoutes = datasetRoutes("shared.", { datasets: ["raw_customers"], schema: "public" });
+        const stack = () => ({ kafkaBootstrapServers: "s:9", datasets: stackRoutes, postgresUrl: "postgres://postgres@db:5432/shop" });
+        expect(resolveTarget({}, {}, stack)).toMatchObject({ kafka: { brokers: ["s:9"] }, routes: stackRoutes, stackPostgresUrl: "postgres://postgres@db:5432/shop" });
+        expect(resolveTarget({ topicPrefix: "" }, {}, stack).routes).toEqual(datasetRoutes("", { datasets: ["raw_customers"], schema: "public" }));
+        expect(() => resolveTarget({}, {}, () => ({ kafkaBootstrapServers: "s:9", topicNames: {} })))
+            .toThrow(/the stack output datasets \(a stack last updated by an earlier version: run npm run up\) has no route .* for raw_customers, raw_orders, raw_payments/);
+        expect(() => resolveTarget({ cdcDatasets: "raw_customers" }, {}, stack)).toThrow(/--cdc-datasets goes with --brokers/);
+        expect(() => resolveTarget({ brokers: "h:1", cdcDatasets: "raw_custmers" }, {}, noStack)).toThrow(/--cdc-datasets: "raw_custmers" is not a dataset/);
+        expect(() => resolveTarget({}, {}, noStack)).toThrow(/no Kafka broker to send to: pass --brokers.*JSS_KAFKA_BROKERS[\s\S]*no stack here/);
     });
 
     it("on the clean seeds, sent through Kafka, trip nothing and give jaffle_shop's marts", async () => {
@@ -107,7 +123,7 @@ describe("failure scenarios", () => {
         "%s trips exactly its declared views",
         async (_, scenario) => {
             const { topics } = await pipeline.seededTopics(scenario.name);
-            await runScenario(scenario, { kafka, topics, seedsDir });
+            await runScenario(scenario, { kafka, routes: routesOf(topics), seedsDir });
             const warehouse = await pipeline.warehouseOf(topics);
             expect(await warehouse.tripped()).toEqual(viewNames(scenario));
         },
@@ -116,7 +132,7 @@ describe("failure scenarios", () => {
     it("run one after another, trip exactly the union of their views", async () => {
         const { topics } = await pipeline.seededTopics("all");
         for (const scenario of scenarios) {
-            await runScenario(scenario, { kafka, topics, seedsDir });
+            await runScenario(scenario, { kafka, routes: routesOf(topics), seedsDir });
         }
         const warehouse = await pipeline.warehouseOf(topics);
         const union = [...new Set(scenarios.flatMap(viewNames))].sort();

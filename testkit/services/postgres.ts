@@ -25,6 +25,12 @@ export interface PostgresServer {
      * with an error), then starts it again on the same port with the same data.
      */
     restart(): Promise<void>;
+    /**
+     * Freezes the server and every backend (SIGSTOP to the postmaster and its children), as a
+     * host that stops answering; resume() thaws them. Connections stay open, unanswered.
+     */
+    pause(): void;
+    resume(): void;
     stop(): Promise<void>;
 }
 
@@ -222,6 +228,16 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
             started = true;
         };
 
+        /** The postmaster (first line of postmaster.pid) and its children, as they are now. */
+        const serverProcesses = (): number[] => {
+            const postmaster = Number(fs.readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+            const children = spawnSync("pgrep", ["-P", String(postmaster)], { encoding: "utf8" }).stdout.split("\n").filter(Boolean).map(Number);
+            return [postmaster, ...children];
+        };
+        const signal = (name: NodeJS.Signals) => {
+            for (const pid of serverProcesses()) process.kill(pid, name);
+        };
+
         let stopped: Promise<void> | undefined;
         return {
             url: `postgres://${encodeURIComponent(USER)}@127.0.0.1:${port}/${encodeURIComponent(database)}`,
@@ -230,6 +246,9 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
             user: USER,
             database,
             restart,
+            // The postmaster first: stopped, it forks no child the list would miss.
+            pause: () => signal("SIGSTOP"),
+            resume: () => signal("SIGCONT"),
             stop: () => (stopped ??= teardown()),
         };
     } catch (err) {
