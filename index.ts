@@ -143,6 +143,8 @@ export = definedOutputs({
     /** Per dataset, where its events go: { topic } or { cdcTable: { schema, name } }. */
     datasets: routes,
     psqlUrl: sqlConnection && pulumi.unsecret(sqlConnection.apply(toPsqlUrl)),
+    /** The Materialize cluster of the sources, materialized views and indexes; npm run watch runs in it. */
+    cluster: sqlConnection && config.cluster,
     consoleUrl: redpanda?.consoleUrl,
     materializeConsoleUrl: materialize?.consoleUrl,
     views: models?.views,

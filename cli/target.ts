@@ -135,9 +135,15 @@ export function resolvePostgresUrl(
     return url.toString();
 }
 
-/** The SQL endpoint: --url, else the stack's psqlUrl. */
-export function resolvePsqlUrl(url: string | undefined, readStack: () => Record<string, unknown> = () => stackOutputs()): string {
-    if (url) return url;
+/**
+ * The SQL endpoint and the Materialize cluster to run in: --url, else the stack's psqlUrl; --cluster,
+ * else (with the stack's URL) the stack's cluster.
+ */
+export function resolveSqlEndpoint(
+    flags: { url?: string; cluster?: string },
+    readStack: () => Record<string, unknown> = () => stackOutputs(),
+): { url: string; cluster?: string } {
+    if (flags.url) return { url: flags.url, cluster: flags.cluster };
     let outputs: Record<string, unknown>;
     try {
         outputs = readStack();
@@ -147,5 +153,5 @@ export function resolvePsqlUrl(url: string | undefined, readStack: () => Record<
     if (typeof outputs.psqlUrl !== "string") {
         throw new Error("no database to watch: the stack has no output psqlUrl (external mode without Materialize?); pass --url");
     }
-    return outputs.psqlUrl;
+    return { url: outputs.psqlUrl, cluster: flags.cluster ?? (typeof outputs.cluster === "string" ? outputs.cluster : undefined) };
 }

@@ -4,7 +4,7 @@ import { loadSqlProject } from "../lib/sqlProject";
 import { datasetNames } from "../lib/datasets";
 import { CountChange, defaultReconnectForMs, maxReconnectDelayMs, renderSnapshot, watchedRelations, watchSnapshots } from "../watch/watch";
 import { integerFlag, runCli } from "./run";
-import { repoDir, resolvePsqlUrl } from "./target";
+import { repoDir, resolveSqlEndpoint } from "./target";
 
 const usage = `usage: npm run watch -- [--url postgres://...] [--poll [--interval MS]] [--once]
 
@@ -15,6 +15,8 @@ last snapshot stays on screen and the watch reconnects, waiting 0.5 s, then twic
 time up to ${maxReconnectDelayMs / 1000} s, until --reconnect-for is up; then it exits 1.
 
   --url URL           the database (default: the stack's output psqlUrl; STACK picks the stack)
+  --cluster NAME      the Materialize cluster the SUBSCRIBE runs in (default: with the stack's URL,
+                      the stack's cluster; else the session's default)
   --poll              re-query the counts every --interval instead of SUBSCRIBE
   --interval MS       polling interval (default 1000)
   --once              print one snapshot and exit
@@ -29,6 +31,7 @@ runCli(usage, async () => {
     const { values } = parseArgs({
         options: {
             url: { type: "string" },
+            cluster: { type: "string" },
             poll: { type: "boolean" },
             interval: { type: "string", default: "1000" },
             once: { type: "boolean" },
@@ -46,8 +49,10 @@ runCli(usage, async () => {
     const relations = watchedRelations(loadSqlProject(values["sql-dir"], datasetNames));
     const stop = new AbortController();
     process.once("SIGINT", () => stop.abort());
+    const { url, cluster } = resolveSqlEndpoint({ url: values.url, cluster: values.cluster });
     const watching = watchSnapshots({
-        url: resolvePsqlUrl(values.url),
+        url,
+        cluster,
         relations,
         // One snapshot needs no SUBSCRIBE.
         mode: values.poll || values.once ? "poll" : "subscribe",

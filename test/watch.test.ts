@@ -1,11 +1,13 @@
 import { execFile } from "node:child_process";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { datasets } from "../lib/datasets";
 import { readSeeds } from "../producer/seeds";
-import { pollCounts, renderSnapshot, Snapshot, snapshots, watchedRelations } from "../watch/watch";
+import { pollCounts, renderSnapshot, Snapshot, snapshots, watchedRelations, watchStatements } from "../watch/watch";
+import { resolveSqlEndpoint } from "../cli/target";
 import { startCli } from "./helpers/cli";
 import { Warehouse } from "./helpers/warehouse";
 import { PostgresServer, startPostgres } from "../testkit/services/postgres";
@@ -33,6 +35,31 @@ afterAll(async () => {
 });
 
 describe("watch", () => {
+    it("sends Materialize exactly the statements in its golden, the SUBSCRIBE on the stack's cluster", () => {
+        const relations = watchedRelations(warehouse.project);
+        const statements = [
+            watchStatements.isMaterialize,
+            watchStatements.useCluster("jaffle's cluster"),
+            watchStatements.begin,
+            watchStatements.subscribe(relations),
+            watchStatements.fetch,
+            watchStatements.end,
+            watchStatements.failureRows("public_etl_failure.unique_stg_orders_order_id", 5),
+            watchStatements.counts(relations),
+        ];
+        const golden = path.join(__dirname, "golden", "watch.sql");
+        const text = statements.map(statement => `${statement};\n`).join("\n");
+        if (process.env.UPDATE_GOLDEN === "1") fs.writeFileSync(golden, text);
+        expect(text).toBe(fs.readFileSync(golden, "utf8"));
+    });
+
+    it("runs in the cluster given, else the stack's with the stack's URL", () => {
+        const stack = () => ({ psqlUrl: "postgres://materialize@127.0.0.1:6875/materialize", cluster: "jaffle" });
+        expect(resolveSqlEndpoint({}, stack)).toEqual({ url: "postgres://materialize@127.0.0.1:6875/materialize", cluster: "jaffle" });
+        expect(resolveSqlEndpoint({ cluster: "other" }, stack).cluster).toBe("other");
+        expect(resolveSqlEndpoint({ url: "postgres://elsewhere/db" }, stack)).toEqual({ url: "postgres://elsewhere/db", cluster: undefined });
+    });
+
     it("watches the marts and every failure view of the SQL project", () => {
         const relations = watchedRelations(warehouse.project);
         expect(relations.filter(r => !r.isFailureView).map(r => r.key).sort()).toEqual(["customers", "orders"]);

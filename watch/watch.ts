@@ -54,6 +54,19 @@ export function countsQuery(relations: readonly WatchedRelation[]): string {
         .join("\nunion all\n");
 }
 
+/** Every statement the watch sends, made here only (test/golden/watch.sql pins them). */
+export const watchStatements = {
+    isMaterialize: "select mz_version()",
+    /** Materialize runs SUBSCRIBE and SELECT on the session's cluster: the stack's, not the role's default. */
+    useCluster: (cluster: string) => `SET cluster TO ${quoteLiteral(cluster)}`,
+    begin: "begin",
+    subscribe: (relations: readonly WatchedRelation[]) => `declare watch_counts cursor for subscribe (${countsQuery(relations)}) with (progress = false)`,
+    fetch: "fetch all watch_counts with (timeout = '1s')",
+    end: "rollback",
+    counts: countsQuery,
+    failureRows: (relation: string, limit: number) => `select * from ${qualified(relation)} limit ${limit}`,
+};
+
 function qualified(key: string): string {
     return key.split(".").map(quoteIdent).join(".");
 }
@@ -71,7 +84,7 @@ export async function* pollCounts(
     relations: readonly WatchedRelation[],
     options: { intervalMs: number; signal?: AbortSignal },
 ): AsyncGenerator<Counts> {
-    const query = countsQuery(relations);
+    const query = watchStatements.counts(relations);
     while (!options.signal?.aborted) {
         yield toCounts((await client.query(query)).rows as CountRow[]);
         await sleep(options.intervalMs, undefined, { signal: options.signal }).catch(() => undefined);
@@ -88,17 +101,17 @@ export async function* subscribeCounts(
     relations: readonly WatchedRelation[],
     options: { signal?: AbortSignal } = {},
 ): AsyncGenerator<Counts> {
-    await client.query("begin");
+    await client.query(watchStatements.begin);
     try {
-        await client.query(`declare watch_counts cursor for subscribe (${countsQuery(relations)}) with (progress = false)`);
+        await client.query(watchStatements.subscribe(relations));
         const counts: Counts = {};
         while (!options.signal?.aborted) {
-            const { rows } = await client.query("fetch all watch_counts with (timeout = '1s')");
+            const { rows } = await client.query(watchStatements.fetch);
             const inserted = rows.filter(row => Number(row.mz_diff) > 0);
             if (inserted.length > 0) yield { ...toCounts(inserted as CountRow[], counts) };
         }
     } finally {
-        await client.query("rollback").catch(() => undefined);
+        await client.query(watchStatements.end).catch(() => undefined);
     }
 }
 
@@ -124,7 +137,7 @@ export async function* snapshots(
         const failureRows: Snapshot["failureRows"] = {};
         for (const relation of relations.filter(r => r.isFailureView && (current[r.key] ?? 0) > 0)) {
             const limit = options.rowsPerView ?? 5;
-            failureRows[relation.key] = (await client.query(`select * from ${qualified(relation.key)} limit ${limit}`)).rows;
+            failureRows[relation.key] = (await client.query(watchStatements.failureRows(relation.key, limit))).rows;
         }
         previous = current;
         yield { at, counts: current, changes, failureRows };
@@ -142,6 +155,8 @@ export interface WatchOptions {
     relations: readonly WatchedRelation[];
     /** "subscribe" follows SUBSCRIBE where the server has it (Materialize) and polls elsewhere. */
     mode: "subscribe" | "poll";
+    /** Materialize's cluster for the SUBSCRIBE and the queries (the stack's); unset: the session's default. */
+    cluster?: string;
     intervalMs: number;
     /** After a lost connection, how long to keep trying (default defaultReconnectForMs); then it throws. */
     reconnectForMs?: number;
@@ -161,7 +176,7 @@ export async function* watchSnapshots(options: WatchOptions): AsyncGenerator<Sna
     const server = describeServer(options.url);
     let session: Session;
     try {
-        session = await openSession(options.url, options.mode === "subscribe" ? "if-supported" : false);
+        session = await openSession(options.url, options.mode === "subscribe" ? "if-supported" : false, options.cluster);
     } catch (err) {
         throw new Error(`cannot connect to ${server}: ${(err as Error).message}`, { cause: err });
     }
@@ -194,7 +209,7 @@ export async function* watchSnapshots(options: WatchOptions): AsyncGenerator<Sna
                 }
                 if (!isConnectionLoss(cause)) throw err;
                 await session.close();
-                const reopened = await reconnect(() => openSession(options.url, session.subscribes), cause, server, options);
+                const reopened = await reconnect(() => openSession(options.url, session.subscribes, options.cluster), cause, server, options);
                 if (reopened === undefined) return;
                 session = reopened;
             }
@@ -214,7 +229,7 @@ interface Session {
     close(): Promise<void>;
 }
 
-async function openSession(url: string, subscribe: boolean | "if-supported"): Promise<Session> {
+async function openSession(url: string, subscribe: boolean | "if-supported", cluster: string | undefined): Promise<Session> {
     const clients: Client[] = [];
     let lost: Error | undefined;
     const connect = async () => {
@@ -231,6 +246,10 @@ async function openSession(url: string, subscribe: boolean | "if-supported"): Pr
         const counts = await connect();
         const subscribes = subscribe === "if-supported" ? await hasSubscribe(counts) : subscribe;
         const rows = subscribes ? await connect() : counts;
+        // Only Materialize has clusters; PostgreSQL (polled) would refuse the setting.
+        if (subscribes && cluster !== undefined) {
+            for (const client of [counts, rows]) await client.query(watchStatements.useCluster(cluster));
+        }
         return { subscribes, counts, rows, lostBecause: () => lost, close };
     } catch (err) {
         await close();
@@ -241,7 +260,7 @@ async function openSession(url: string, subscribe: boolean | "if-supported"): Pr
 /** Materialize answers mz_version(); PostgreSQL has no such function (and no SUBSCRIBE). */
 async function hasSubscribe(client: Client): Promise<boolean> {
     try {
-        await client.query("select mz_version()");
+        await client.query(watchStatements.isMaterialize);
         return true;
     } catch (err) {
         if ((err as { code?: string }).code === undefinedFunction) return false;
