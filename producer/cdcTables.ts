@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Client } from "pg";
 import { inTransaction, insertRows } from "../lib/cdc";
 import { RawDatasetName, RawRecord } from "../lib/datasets";
-import { UndeliveredBatchError } from "./send";
+import { retryWithin, UndeliveredBatchError } from "./send";
 
 /**
  * Writes the generated rows of the CDC datasets into their PostgreSQL tables: one transaction per
@@ -55,29 +55,11 @@ export function cdcTableWriter(options: CdcTableWriterOptions): CdcTableWriter {
         });
     };
 
-    const write = async (rows: Map<RawDatasetName, RawRecord[]>): Promise<void> => {
-        let firstFailure: number | undefined;
-        for (let attempt = 0; ; attempt++) {
-            const attemptStarted = Date.now();
-            try {
-                await writeOnce(rows);
-                return;
-            } catch (err) {
-                const error = err as Error;
-                if (client) await abandon(client);
-                client = undefined;
-                if (!isWorthRetrying(error)) throw new UndeliveredBatchError(error.message, { cause: error });
-                firstFailure ??= attemptStarted;
-                const leftMs = options.retryForMs - (Date.now() - firstFailure);
-                if (leftMs <= 0) {
-                    const seconds = Math.round((Date.now() - firstFailure) / 1000);
-                    throw new UndeliveredBatchError(`gave up after ${seconds} s of failed attempts: ${error.message}`, { cause: error });
-                }
-                options.onRetrying?.(error);
-                await sleep(Math.min(250 * 2 ** attempt, 2_000, leftMs));
-            }
-        }
-    };
+    const write = (rows: Map<RawDatasetName, RawRecord[]>): Promise<void> =>
+        retryWithin({ retryForMs: options.retryForMs, onRetry: options.onRetrying }, isWorthRetrying, () => writeOnce(rows), async () => {
+            if (client) await abandon(client);
+            client = undefined;
+        });
 
     return {
         write: rows => {

@@ -102,16 +102,34 @@ export class UndeliveredBatchError extends Error {}
  * which the broker would then drop as copies.
  */
 export async function sendBatchUntilAcknowledged(producer: Producer, batch: ProducerBatch, window: RetryWindow): Promise<void> {
+    await retryWithin(window, isWorthRetrying, async () => {
+        await producer.sendBatch(batch);
+    });
+}
+
+/**
+ * Runs `attempt` until it succeeds, or until `retryForMs` have passed since the first failed
+ * attempt began (the attempt under way then is finished first); a failure `worthRetrying` says no
+ * to ends it at once. Either way it throws UndeliveredBatchError with the last failure as cause.
+ * `beforeRetry` runs after each failure, before the pause (e.g. to drop a broken connection).
+ */
+export async function retryWithin(
+    window: RetryWindow,
+    worthRetrying: (error: Error) => boolean,
+    attempt: () => Promise<void>,
+    beforeRetry?: () => Promise<void>,
+): Promise<void> {
     let firstFailure: number | undefined;
-    for (let attempt = 0; ; attempt++) {
+    for (let attempts = 0; ; attempts++) {
         const attemptStarted = Date.now();
         try {
-            await producer.sendBatch(batch);
+            await attempt();
             return;
         } catch (err) {
             const error = err as Error;
-            if (!isWorthRetrying(error)) throw new UndeliveredBatchError(error.message, { cause: error });
-            // The broker has been failing this batch since the attempt began, not since it gave up.
+            await beforeRetry?.();
+            if (!worthRetrying(error)) throw new UndeliveredBatchError(error.message, { cause: error });
+            // The server has been failing this batch since the attempt began, not since it gave up.
             firstFailure ??= attemptStarted;
             const leftMs = window.retryForMs - (Date.now() - firstFailure);
             if (leftMs <= 0) {
@@ -119,7 +137,7 @@ export async function sendBatchUntilAcknowledged(producer: Producer, batch: Prod
                 throw new UndeliveredBatchError(`gave up after ${seconds} s of failed attempts: ${error.message}`, { cause: error });
             }
             window.onRetry?.(error);
-            await sleep(Math.min(retryBackoffMs(attempt), leftMs));
+            await sleep(Math.min(retryBackoffMs(attempts), leftMs));
         }
     }
 }

@@ -169,8 +169,8 @@ describe("the order generator", () => {
         expect(summary.total).toBeLessThan(2_000);
         const warehouse = await pipeline.warehouseOf(topics);
         expect(await warehouse.tripped()).toEqual([]);
-        expect(await warehouse.rows("raw_orders")).toHaveLength(99 + summary.sent.raw_orders);
-        expect(await warehouse.rows("raw_payments")).toHaveLength(113 + summary.sent.raw_payments);
+        expect(await warehouse.rows("ingest.raw_orders")).toHaveLength(99 + summary.sent.raw_orders);
+        expect(await warehouse.rows("ingest.raw_payments")).toHaveLength(113 + summary.sent.raw_payments);
     });
 });
 
