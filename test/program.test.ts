@@ -140,6 +140,20 @@ describe("the dev stack (local Docker)", async () => {
     });
 });
 
+describe("sourceSchema", () => {
+    it("puts the connection, sources and their tables in the schema given, and the models read it by bare name", async () => {
+        const run = await runProgram({ stack: "dev", config: { portBase: "19092", sourceSchema: "landing" } });
+        const objects = run.ofType(sqlObject);
+        expect(objects.filter(o => ["connection", "source", "table from source"].includes(o.inputs.kind)).map(o => o.inputs.schema))
+            .toEqual(expect.arrayContaining(["landing"]));
+        expect(objects.filter(o => o.inputs.schema === "ingest")).toEqual([]);
+        expect(run.byName("landing.raw_orders", sqlObject).inputs.create).toBe(
+            'CREATE TABLE "landing"."raw_orders" FROM SOURCE "landing"."raw_orders_kafka" FORMAT JSON ENVELOPE NONE');
+        expect(run.byName("stg_orders", sqlObject).inputs.searchPath).toEqual(["landing", "public"]);
+        expect(run.byName("stg_orders", sqlObject).inputs.create).toContain("from raw_orders");
+    });
+});
+
 describe("per-developer stacks", () => {
     it("give alice and bob their own Docker names and ports", async () => {
         const alice = await runProgram({ stack: "alice" });
@@ -291,6 +305,7 @@ describe("config validation", () => {
         [{ mode: "external" }, /kafkaBootstrapServers: required in external mode/],
         [{ mode: "external", kafkaBootstrapServers: "nope" }, /kafkaBootstrapServers: "nope" is not a host:port list/],
         [{ mode: "external", kafkaBootstrapServers: "a:1", kafkaSaslMechanism: "plain" }, /kafkaSaslMechanism: needs kafkaSaslUsername and kafkaSaslPassword/],
+        [{ sourceSchema: "public_etl_failure" }, /jaffle-shop-streaming:sourceSchema: "public_etl_failure" holds models or the system's objects; the sources need a schema of their own/],
     ])("rejects %j", async (config, message) => {
         await expect(runProgram({ stack: "dev", config })).rejects.toThrow(message);
     });
