@@ -3,6 +3,7 @@ import { kafkaPasswordSecretName, KafkaSecurityProtocol, kafkaSourceName, Materi
 import { SqlConnection } from "../lib/sqlObject";
 import { relationKey, SqlProject } from "../lib/sqlProject";
 import { SqlObjectGraph } from "./sqlObjectGraph";
+import { PreviousLayoutCleanup } from "../lib/previousLayout";
 import { SaslCredentials } from "../lib/kafka";
 
 export interface StreamingModelsArgs {
@@ -73,6 +74,7 @@ export class StreamingModels extends pulumi.ComponentResource {
                 pulumi.output(args.topicEpochs).apply(epochs => epochs?.[dataset] ?? ""),
             ])),
         }, { parent: this });
+        new PreviousLayoutCleanup(`${name}-previous-layout`, { connection: args.connection }, { parent: this, dependsOn: Object.values(this.graph.objects) });
 
         const models = this.project.models;
         this.failureViews = models.filter(m => m.schema === this.project.failureSchema).map(relationKey);

@@ -113,22 +113,3 @@ export function dropStatement(object: NamedSqlObject): string {
 export function searchPathStatement(schemas: readonly string[]): string {
     return `SET search_path TO ${schemas.map(quoteIdent).join(", ")}`;
 }
-
-/**
- * The subsources of a Materialize source, as `schema` and `name`: only sources made by earlier
- * versions of this program have them (FOR TABLES), and the source can't be dropped before them.
- */
-export function subsourcesQuery(dialect: SqlDialect, object: NamedSqlObject): CatalogQuery | undefined {
-    if (dialect !== "materialize" || object.kind !== "source") return undefined;
-    return {
-        text:
-            "select sub_schema.name as schema, sub.name as name from mz_catalog.mz_sources sub" +
-            " join mz_catalog.mz_schemas sub_schema on sub.schema_id = sub_schema.id" +
-            " join mz_internal.mz_object_dependencies dependency on dependency.object_id = sub.id" +
-            " join mz_catalog.mz_sources source on source.id = dependency.referenced_object_id" +
-            " join mz_catalog.mz_schemas source_schema on source.schema_id = source_schema.id" +
-            " join mz_catalog.mz_databases d on source_schema.database_id = d.id" +
-            " where d.name = current_database() and source_schema.name = $1 and source.name = $2 and sub.type = 'subsource'",
-        values: [object.schema, object.name],
-    };
-}

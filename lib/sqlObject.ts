@@ -8,7 +8,6 @@ import {
     searchPathStatement,
     SqlDialect,
     SqlObjectKind,
-    subsourcesQuery,
 } from "./sqlKinds";
 
 export type { SqlDialect } from "./sqlKinds";
@@ -153,14 +152,6 @@ const sqlObjectProvider: pulumi.dynamic.ResourceProvider<SqlObjectState, SqlObje
     async delete(_id, earlier) {
         const props = fromEarlierVersion(earlier);
         await withSql(props.connection, undefined, async client => {
-            // Earlier versions created PostgreSQL sources with subsources of their own, which
-            // nothing else tracks; the source can only go once they have.
-            const subsources = subsourcesQuery(props.connection.dialect, props);
-            if (subsources) {
-                for (const row of (await client.query(subsources.text, subsources.values)).rows as { schema: string; name: string }[]) {
-                    await client.query(dropStatement({ kind: "source", schema: row.schema, name: row.name }));
-                }
-            }
             await client.query(dropStatement(props));
         });
     },

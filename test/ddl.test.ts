@@ -3,7 +3,8 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { planSqlObjects } from "../components/sqlObjectGraph";
 import { materializeObjects, SqlObjectDefinition } from "../lib/ddl";
-import { dropStatement, existsQuery, readDefinitionStatement, searchPathStatement, subsourcesQuery } from "../lib/sqlKinds";
+import { dropStatement, existsQuery, readDefinitionStatement, searchPathStatement } from "../lib/sqlKinds";
+import { dropSubsourceStatement, dropViewStatement, previousSubsourcesQuery, viewsReadingQuery } from "../lib/previousLayout";
 import { alterSecretStatement } from "../lib/sqlObject";
 import { loadSqlProject } from "../lib/sqlProject";
 import { datasetNames } from "../lib/datasets";
@@ -33,8 +34,10 @@ function script(objects: SqlObjectDefinition[]): string {
         [...new Set(planned.map(object => query(object)?.text).filter(text => text !== undefined))].map(text => `${text};`).join("\n");
     const sections = [
         `-- whether an object exists ($1: schema, $2: name)\n${catalogQueries(object => existsQuery("materialize", object))}\n`,
-        `-- before a source is dropped, its subsources, each then dropped as a source (only earlier versions made any)\n` +
-            `${catalogQueries(object => subsourcesQuery("materialize", object))}\n`,
+        "-- after the other objects, before the earlier layout's resources are deleted (lib/previousLayout.ts): the subsources of\n" +
+            "-- its PostgreSQL source, then per subsource the views reading it; each view dropped, then the subsource\n" +
+            `${previousSubsourcesQuery().text};\n${viewsReadingQuery({ schema: "$1", name: "$2" }).text};\n` +
+            `${dropViewStatement({ schema: "public", name: "raw_customers" })};\n${dropSubsourceStatement({ schema: "public", name: "raw_customers_cdc" })};\n`,
     ];
     for (const object of planned) {
         const lines = [`-- ${object.kind} ${object.key}`];

@@ -312,17 +312,22 @@ describe("the SQL-object provider on PostgreSQL, on the real engine", () => {
         expect(await resourceCount(stack)).toBe(0);
     });
 
-    it("upgrades, in one up, a stack the previous version made: its sources and their dependents go, the new ones come, nothing is left", async () => {
+    it("upgrades, in one up, a stack the previous version made (its layout, state and provider code): its sources and their dependents go, the new ones come, nothing is left", async () => {
         writeProject(models);
         await stack.setConfig("layout", { value: "previous" });
         await stack.up();
         expect(await relations()).toEqual(["r:raw_events", "v:busy_kinds", "v:event_ids", "v:event_kinds", "v:stg_events"]);
         await client.query(`insert into raw_events values ('{"id": 1, "kind": "a"}'), ('{"id": 2, "kind": "a"}')`);
-        // The state as the previous version's provider wrote it: its rebuild triggers under their old names.
+        // The state as the previous version wrote it: its rebuild triggers under their old names, and
+        // its provider's code (serialized in the state, and what the engine deletes removed objects with).
         const state = await stack.exportStack();
-        const previous = JSON.stringify(state.deployment).replace(/"upstreamSql":/g, '"upstream":').replace(/"externalIdentity":/g, '"identity":');
-        expect(previous).toContain('"upstream":');
-        await stack.importStack({ ...state, deployment: JSON.parse(previous) });
+        const previous = JSON.parse(JSON.stringify(state.deployment).replace(/"upstreamSql":/g, '"upstream":').replace(/"externalIdentity":/g, '"identity":'));
+        const previousProvider = fs.readFileSync(path.join(__dirname, "fixtures", "sql-object-provider-before-source-schema.js"), "utf8");
+        for (const resource of previous.resources.filter((r: { type: string }) => r.type === sqlObject)) {
+            expect(resource.outputs.upstream).toBeDefined();
+            resource.inputs.__provider = resource.outputs.__provider = previousProvider;
+        }
+        await stack.importStack({ ...state, deployment: previous });
 
         await stack.removeConfig("layout");
         const log = new StepLog();

@@ -104,6 +104,12 @@ describe("the dev stack (local Docker)", async () => {
         expect(after("stg_customers", "stg_orders")).toBe(false);
     });
 
+    it("clears the earlier layout's PostgreSQL subsources after every SQL object of the update, before the engine deletes removed resources", () => {
+        const cleanup = run.byName("models-previous-layout");
+        for (const object of run.ofType(sqlObject)) expect(run.createdAfter(cleanup.name, object.name), object.name).toBe(true);
+        expect(cleanup.inputs.connection.serverInstance).toBe("materialize-container-id");
+    });
+
     it("names every child after its component, so no two resources share a name", () => {
         expect(run.misnamedChildren()).toEqual([]);
         const names = run.resources.map(r => r.name);

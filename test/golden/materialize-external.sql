@@ -2,8 +2,12 @@
 select 1 from mz_catalog.mz_schemas s join mz_catalog.mz_databases d on s.database_id = d.id where d.name = current_database() and s.name = $1 and $2::text is not null;
 select 1 from mz_catalog.mz_objects o join mz_catalog.mz_schemas s on o.schema_id = s.id join mz_catalog.mz_databases d on s.database_id = d.id where d.name = current_database() and s.name = $1 and o.name = $2;
 
--- before a source is dropped, its subsources, each then dropped as a source (only earlier versions made any)
-select sub_schema.name as schema, sub.name as name from mz_catalog.mz_sources sub join mz_catalog.mz_schemas sub_schema on sub.schema_id = sub_schema.id join mz_internal.mz_object_dependencies dependency on dependency.object_id = sub.id join mz_catalog.mz_sources source on source.id = dependency.referenced_object_id join mz_catalog.mz_schemas source_schema on source.schema_id = source_schema.id join mz_catalog.mz_databases d on source_schema.database_id = d.id where d.name = current_database() and source_schema.name = $1 and source.name = $2 and sub.type = 'subsource';
+-- after the other objects, before the earlier layout's resources are deleted (lib/previousLayout.ts): the subsources of
+-- its PostgreSQL source, then per subsource the views reading it; each view dropped, then the subsource
+select sub_schema.name as schema, sub.name as name from mz_catalog.mz_sources sub join mz_catalog.mz_schemas sub_schema on sub.schema_id = sub_schema.id join mz_internal.mz_object_dependencies dep on dep.object_id = sub.id join mz_catalog.mz_sources src on src.id = dep.referenced_object_id join mz_catalog.mz_schemas src_schema on src.schema_id = src_schema.id join mz_catalog.mz_databases d on src_schema.database_id = d.id where d.name = current_database() and src_schema.name = $1 and src.name = $2 and sub.type = 'subsource';
+select v_schema.name as schema, v.name as name from mz_catalog.mz_views v join mz_catalog.mz_schemas v_schema on v.schema_id = v_schema.id join mz_internal.mz_object_dependencies dep on dep.object_id = v.id join mz_catalog.mz_sources sub on sub.id = dep.referenced_object_id join mz_catalog.mz_schemas sub_schema on sub.schema_id = sub_schema.id join mz_catalog.mz_databases d on sub_schema.database_id = d.id where d.name = current_database() and sub_schema.name = $1 and sub.name = $2;
+DROP VIEW IF EXISTS "public"."raw_customers";
+DROP SOURCE IF EXISTS "public"."raw_customers_cdc";
 
 -- schema ingest
 CREATE SCHEMA "ingest";
