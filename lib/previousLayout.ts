@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { postgresSourceName } from "./ddl";
 import { quoteIdent } from "./quote";
 import { CatalogQuery } from "./sqlKinds";
-import type { SqlConnection } from "./sqlObject";
+import { SqlConnection, withSql } from "./sqlObject";
 
 /**
  * A migration step for stacks made before the source schema. Their PostgreSQL source
@@ -56,19 +56,7 @@ export function dropSubsourceStatement(subsource: { schema: string; name: string
 
 const previousLayoutProvider: pulumi.dynamic.ResourceProvider<{ connection: SqlConnection }, { connection: SqlConnection }> = {
     async create(inputs) {
-        const { Client } = require("pg") as typeof import("pg");
-        const connection = inputs.connection;
-        const client = new Client({
-            host: connection.host,
-            port: connection.port,
-            user: connection.user,
-            password: connection.password,
-            database: connection.database,
-            ssl: connection.ssl ? { rejectUnauthorized: true } : undefined,
-            connectionTimeoutMillis: connection.connectTimeoutSeconds * 1000,
-        });
-        await client.connect();
-        try {
+        await withSql(inputs.connection, undefined, async client => {
             const subsources = previousSubsourcesQuery();
             for (const subsource of (await client.query(subsources.text, subsources.values)).rows as { schema: string; name: string }[]) {
                 const views = viewsReadingQuery(subsource);
@@ -77,11 +65,7 @@ const previousLayoutProvider: pulumi.dynamic.ResourceProvider<{ connection: SqlC
                 }
                 await client.query(dropSubsourceStatement(subsource));
             }
-        } catch (err) {
-            throw new Error(`dropping the earlier layout's PostgreSQL subsources on ${connection.host}:${connection.port}: ${(err as Error).message}`);
-        } finally {
-            await client.end().catch(() => undefined);
-        }
+        });
         return { id: "previous-layout", outs: inputs };
     },
     async diff(_id, olds, news) {

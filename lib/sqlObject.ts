@@ -188,8 +188,8 @@ async function exists(client: import("pg").Client, object: SqlObjectState): Prom
     return ((await client.query(query.text, query.values)).rowCount ?? 0) > 0;
 }
 
-/** Connects, retrying while the server starts, runs `work`, and always disconnects. */
-async function withSql<T>(
+/** Connects, retrying while the server starts, runs `work` (after setting the search path, if given), and always disconnects. */
+export async function withSql<T>(
     connection: SqlConnection,
     searchPath: string[] | undefined,
     work: (client: import("pg").Client) => Promise<T>,
