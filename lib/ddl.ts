@@ -2,7 +2,7 @@ import { RawDatasetName } from "./datasets";
 import { jsonViewQuery } from "./cdc";
 import { quoteIdent, quoteLiteral, secretPlaceholder } from "./quote";
 import { SqlObjectKind } from "./sqlKinds";
-import { relationKey, SqlModel, SqlProject } from "./sqlProject";
+import { defaultSchema, relationKey, SqlProject } from "./sqlProject";
 import { SaslCredentials } from "./kafka";
 
 /**
@@ -92,22 +92,7 @@ export function materializeObjects(project: SqlProject, options: MaterializeOpti
     const objects: SqlObjectDefinition[] = [schemaObject(options.sourceSchema)];
     if (fromKafka.length > 0) objects.push(...kafkaObjects(fromKafka, options, cluster));
     if (options.postgres && fromPostgres.size > 0) objects.push(...postgresCdcObjects(options.postgres, options.sourceSchema, cluster));
-    objects.push(...modelObjects(project, options.sourceSchema, cluster));
-    for (const model of project.models) {
-        for (const columns of model.indexes) {
-            const name = `${model.name}_${columns.join("_")}_idx`;
-            objects.push({
-                key: relationKey({ schema: model.schema, name }),
-                kind: "index",
-                schema: model.schema,
-                name,
-                create:
-                    `CREATE INDEX ${quoteIdent(name)} IN CLUSTER ${cluster}` +
-                    ` ON ${qualified(model)} (${columns.map(quoteIdent).join(", ")})`,
-                dependsOn: [relationKey(model)],
-            });
-        }
-    }
+    objects.push(...modelObjects(project, { sourceSchema: options.sourceSchema, cluster: options.cluster }));
     return objects;
 }
 
@@ -197,41 +182,73 @@ export function postgresObjects(
     sourceSchema: string,
     cdc?: { datasets: RawDatasetName[]; schema: string },
 ): SqlObjectDefinition[] {
+    return [...postgresSourceObjects(project, sourceSchema, cdc), ...modelObjects(project, { sourceSchema })];
+}
+
+/** The source side alone, in the source schema (the models go by a blue/green deploy). */
+export function postgresSourceObjects(
+    project: SqlProject,
+    sourceSchema: string,
+    cdc?: { datasets: RawDatasetName[]; schema: string },
+): SqlObjectDefinition[] {
     const fromCdc = new Set<string>(cdc?.datasets ?? []);
     const sources = project.sources.map(dataset => fromCdc.has(dataset)
         ? inSchema(sourceSchema, dataset, "view",
             name => `CREATE VIEW ${name} AS\n${jsonViewQuery(dataset as RawDatasetName, { schema: cdc!.schema, name: dataset })}`, [sourceSchema])
         : inSchema(sourceSchema, dataset, "table", name => `CREATE TABLE ${name} (data jsonb NOT NULL)`, [sourceSchema]));
-    return [schemaObject(sourceSchema), ...sources, ...modelObjects(project, sourceSchema)];
+    return [schemaObject(sourceSchema), ...sources];
+}
+
+export interface ModelObjectsOptions {
+    sourceSchema: string;
+    /** Materialize's cluster: materialized views and indexes go there. Without one (PostgreSQL), every model is a plain view. */
+    cluster?: string;
+    /**
+     * Where each of the models' schemas is built (a blue/green deploy builds them in staging
+     * schemas); bare names resolve there first, then in the source schema.
+     */
+    buildSchema?: (schema: string) => string;
 }
 
 /**
  * Models as views, reading the datasets from the source schema; with a cluster, those declared
- * materialized become materialized views in it.
+ * materialized become materialized views in it, with their indexes.
  */
-function modelObjects(project: SqlProject, sourceSchema: string, cluster?: string): SqlObjectDefinition[] {
-    const usesFailureSchema = project.models.some(m => m.schema === project.failureSchema);
+export function modelObjects(project: SqlProject, options: ModelObjectsOptions): SqlObjectDefinition[] {
+    const build = options.buildSchema ?? ((schema: string) => schema);
+    const cluster = options.cluster === undefined ? undefined : quoteIdent(options.cluster);
     const sources = new Set(project.sources);
+    const schemas = [...new Set([defaultSchema, ...project.models.map(m => m.schema)])];
+    const searchPath = [...schemas.filter(schema => schema === defaultSchema).map(build), options.sourceSchema];
+    const built = (relation: { schema: string; name: string }) => qualifiedName(build(relation.schema), relation.name);
     const models = project.models.map((model): SqlObjectDefinition => {
         const materialized = cluster !== undefined && model.materialized === "materialized_view";
         return {
             key: relationKey(model),
             kind: materialized ? "materialized view" : "view",
-            schema: model.schema,
+            schema: build(model.schema),
             name: model.name,
             create: materialized
-                ? `CREATE MATERIALIZED VIEW ${qualified(model)} IN CLUSTER ${cluster} AS\n${model.query}`
-                : `CREATE VIEW ${qualified(model)} AS\n${model.query}`,
+                ? `CREATE MATERIALIZED VIEW ${built(model)} IN CLUSTER ${cluster} AS\n${model.query}`
+                : `CREATE VIEW ${built(model)} AS\n${model.query}`,
             dependsOn: [
-                ...(model.schema === project.failureSchema ? [project.failureSchema] : []),
-                ...model.dependsOn.map(key => (sources.has(key) ? relationKey({ schema: sourceSchema, name: key }) : key)),
+                ...(model.schema === defaultSchema ? [] : [model.schema]),
+                ...model.dependsOn.map(key => (sources.has(key) ? relationKey({ schema: options.sourceSchema, name: key }) : key)),
             ],
-            searchPath: [sourceSchema, "public"],
+            searchPath,
         };
     });
-    return [...(usesFailureSchema ? [schemaObject(project.failureSchema)] : []), ...models];
-}
-
-function qualified(model: SqlModel): string {
-    return qualifiedName(model.schema, model.name);
+    const indexes = cluster === undefined ? [] : project.models.flatMap(model => model.indexes.map((columns): SqlObjectDefinition => {
+        const name = `${model.name}_${columns.join("_")}_idx`;
+        return {
+            key: relationKey({ schema: model.schema, name }),
+            kind: "index",
+            schema: build(model.schema),
+            name,
+            create: `CREATE INDEX ${quoteIdent(name)} IN CLUSTER ${cluster} ON ${built(model)} (${columns.map(quoteIdent).join(", ")})`,
+            dependsOn: [relationKey(model)],
+        };
+    }));
+    const ownSchemas = schemas.filter(schema => schema !== defaultSchema).map(schema => ({ ...schemaObject(build(schema)), key: schema }));
+    return [...ownSchemas, ...models, ...indexes];
 }

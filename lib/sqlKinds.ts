@@ -54,7 +54,7 @@ export interface NamedSqlObject {
 /** A parameterized query: `$1` the schema, `$2` the name. */
 export interface CatalogQuery {
     text: string;
-    values: string[];
+    values: unknown[];
 }
 
 /** The name as SQL writes it: schema-qualified, except a schema's own. */

@@ -1,0 +1,173 @@
+import * as pulumi from "@pulumi/pulumi";
+import {
+    clusterProblemsQuery,
+    createProductionStatement,
+    createStagingStatements,
+    DeployedObject,
+    deployTag,
+    dropStagingStatement,
+    ModelsDeploymentPlan,
+    objectsInSchemas,
+    pendingObjectsQuery,
+    stagingSchema,
+    swapStatements,
+} from "./deployment";
+import { dropStatement, searchPathStatement } from "./sqlKinds";
+import type { SqlConnection } from "./sqlObject";
+
+/**
+ * The models, failure views and their indexes as one resource, changed by blue/green deploys
+ * (lib/deployment.ts): its inputs are every object's statement, so `pulumi preview --diff` shows
+ * which models changed and how, and `plan` says what the update will do. A deploy that fails
+ * before the swap drops its staging schemas and leaves production as it was; the state then still
+ * holds the previous objects. Dynamic providers are serialized closures: everything is required
+ * or defined inside the methods.
+ */
+
+export interface ModelsDeploymentInputs extends ModelsDeploymentPlan {
+    connection: SqlConnection;
+    stack: string;
+    /** Materialize's cluster of the materialized views and indexes: checked for replicas while waiting. */
+    cluster?: string;
+    readiness: { timeoutSeconds: number; maxLagSeconds: number; pollMs: number };
+}
+
+const modelsDeploymentProvider: pulumi.dynamic.ResourceProvider<ModelsDeploymentInputs, ModelsDeploymentInputs> = {
+    async diff(_id, olds, news) {
+        const location = (c: SqlConnection) => `${c.dialect}://${c.host}:${c.port}/${c.database}`;
+        const newServer = location(olds.connection) !== location(news.connection) ||
+            (olds.connection.serverInstance !== undefined && olds.connection.serverInstance !== news.connection.serverInstance);
+        const changed = (key: keyof ModelsDeploymentInputs) => JSON.stringify(olds[key]) !== JSON.stringify(news[key]);
+        const changes = newServer || (["objects", "swapSchemas", "searchPath", "stack", "cluster", "readiness", "connection", "plan"] as const).some(changed);
+        return { changes, replaces: newServer ? ["connection"] : [], deleteBeforeReplace: true };
+    },
+
+    async create(inputs) {
+        await withClient(inputs.connection, client => deploy(client, inputs, []));
+        return { id: `${inputs.stack}:models`, outs: inputs };
+    },
+
+    async update(_id, olds, news) {
+        // Nothing to build when only how it is done changed (readiness settings, the plan's words).
+        const rebuild = (["objects", "swapSchemas", "searchPath"] as const).some(key => JSON.stringify(olds[key]) !== JSON.stringify(news[key]));
+        if (rebuild) await withClient(news.connection, client => deploy(client, news, olds.objects));
+        return { outs: news };
+    },
+
+    async delete(_id, props) {
+        await withClient(props.connection, async client => {
+            await refuseForeignObjects(client, props, props.swapSchemas.map(stagingSchema), props.objects);
+            for (const schema of props.swapSchemas) await client.query(dropStagingStatement(schema));
+            for (const object of [...props.objects].reverse()) await client.query(dropStatement(object));
+            for (const schema of props.swapSchemas.filter(s => s !== "public")) await client.query(dropStatement({ kind: "schema", schema, name: schema }));
+        });
+    },
+};
+
+/**
+ * Stops, before any change, when these schemas hold something that is neither one of `known` nor
+ * a staging copy of one: a deploy swaps them out and drops them, and would take it along.
+ */
+async function refuseForeignObjects(client: import("pg").Client, inputs: ModelsDeploymentInputs, schemas: string[], known: DeployedObject[]): Promise<void> {
+    const ours = new Set(known.map(object => object.name));
+    const query = objectsInSchemas(inputs.connection.dialect, schemas);
+    const rows = (await client.query(query.text, query.values)).rows as { schema: string; name: string }[];
+    const foreign = rows.filter(row => !ours.has(row.name)).map(row => `${row.schema}.${row.name}`);
+    if (foreign.length > 0) {
+        throw new Error(
+            `${foreign.join(", ")}: not made by this stack's models, in a schema that a deploy swaps out and drops ` +
+                `(${schemas.join(", ")}): move it elsewhere, or set modelChanges to replace; nothing was changed`,
+        );
+    }
+}
+
+/**
+ * Builds in staging, waits until ready, swaps, drops what was swapped out. A leftover staging
+ * schema of an earlier deploy (only our objects in it) is dropped first; a failure before the
+ * swap drops the staging schemas and leaves production as it was.
+ */
+async function deploy(client: import("pg").Client, inputs: ModelsDeploymentInputs, previous: DeployedObject[]): Promise<void> {
+    const dialect = inputs.connection.dialect;
+    const staging = inputs.swapSchemas.map(stagingSchema);
+    await refuseForeignObjects(client, inputs, [...inputs.swapSchemas, ...staging], [...previous, ...inputs.objects]);
+    const tag = deployTag(inputs.stack, inputs.objects);
+    const dropStaging = async () => {
+        await client.query("ROLLBACK").catch(() => undefined);
+        for (const schema of inputs.swapSchemas) await client.query(dropStagingStatement(schema));
+    };
+    try {
+        await dropStaging();
+        for (const schema of inputs.swapSchemas) {
+            await client.query(createProductionStatement(schema));
+            for (const statement of createStagingStatements(schema, tag)) await client.query(statement);
+        }
+        await client.query(searchPathStatement(inputs.searchPath));
+        for (const object of inputs.objects) await client.query(object.create);
+        await awaitReady(client, inputs, staging);
+        for (const statement of swapStatements(dialect, inputs.swapSchemas)) await client.query(statement);
+    } catch (err) {
+        await dropStaging().catch(() => undefined);
+        throw err;
+    }
+    // What was swapped out goes; should this fail, the next deploy drops the leftover.
+    await dropStaging().catch(() => undefined);
+}
+
+/**
+ * Polls until nothing in the staging schemas is pending, or the timeout: then it names what was
+ * not ready. A cluster that can't get ready (no replica, replicas killed for memory) fails at once.
+ * JSS_DEPLOY_NOT_READY (for tests) names objects to report as never ready ("*": all).
+ */
+async function awaitReady(client: import("pg").Client, inputs: ModelsDeploymentInputs, staging: string[]): Promise<void> {
+    const dialect = inputs.connection.dialect;
+    const injected = (process.env.JSS_DEPLOY_NOT_READY ?? "").split(",").filter(Boolean);
+    const deadline = Date.now() + inputs.readiness.timeoutSeconds * 1000;
+    for (;;) {
+        const problems = inputs.cluster === undefined ? undefined : clusterProblemsQuery(dialect, inputs.cluster);
+        const found = problems ? ((await client.query(problems.text, problems.values)).rows as { problem: string }[]) : [];
+        if (found.length > 0) throw new Error(`the deploy can't get ready: ${found.map(row => row.problem).join("; ")}; production is unchanged`);
+        const query = pendingObjectsQuery(dialect, staging, inputs.readiness.maxLagSeconds);
+        const pending = query ? ((await client.query(query.text, query.values)).rows as { name: string; why: string }[]) : [];
+        for (const object of inputs.objects) {
+            if (injected.includes("*") || injected.includes(object.key)) pending.push({ name: object.key, why: "not ready (injected)" });
+        }
+        if (pending.length === 0) return;
+        if (Date.now() >= deadline) {
+            throw new Error(
+                `the deploy was not ready after ${inputs.readiness.timeoutSeconds} s: ${pending.length} object(s) pending, e.g. ` +
+                    `${pending.slice(0, 5).map(p => `${p.name} (${p.why})`).join(", ")}; production is unchanged`,
+            );
+        }
+        await new Promise(resolve => setTimeout(resolve, Math.min(inputs.readiness.pollMs, Math.max(deadline - Date.now(), 0))));
+    }
+}
+
+async function withClient<T>(connection: SqlConnection, work: (client: import("pg").Client) => Promise<T>): Promise<T> {
+    const { Client } = require("pg") as typeof import("pg");
+    const where = `${connection.dialect} at ${connection.host}:${connection.port}/${connection.database} as ${connection.user}`;
+    const client = new Client({
+        host: connection.host,
+        port: connection.port,
+        user: connection.user,
+        password: connection.password,
+        database: connection.database,
+        ssl: connection.ssl ? { rejectUnauthorized: true } : undefined,
+        connectionTimeoutMillis: connection.connectTimeoutSeconds * 1000,
+    });
+    try {
+        await client.connect();
+        return await work(client);
+    } catch (err) {
+        throw new Error(`${where}: ${(err as Error).message}`);
+    } finally {
+        await client.end().catch(() => undefined);
+    }
+}
+
+export class ModelsDeployment extends pulumi.dynamic.Resource {
+    declare readonly objects: pulumi.Output<DeployedObject[]>;
+
+    constructor(name: string, args: { [K in keyof ModelsDeploymentInputs]: pulumi.Input<ModelsDeploymentInputs[K]> }, opts?: pulumi.CustomResourceOptions) {
+        super(modelsDeploymentProvider, name, { ...args, connection: pulumi.output(args.connection) }, opts, "jaffle-shop-streaming", "ModelsDeployment");
+    }
+}
