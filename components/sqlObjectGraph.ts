@@ -89,6 +89,7 @@ export class SqlObjectGraph extends pulumi.ComponentResource {
                 upstreamSql: pulumi.all(inputs.map(input => input.id)).apply(() => upstreamSql),
                 externalIdentity: identities[definition.key],
                 secret,
+                deployedBy: definition.deployedBy,
             }, { parent: this, dependsOn: inputs, aliases: [{ name: definition.key }] });
         }
         this.registerOutputs({ objects: Object.keys(this.objects) });

@@ -26,7 +26,8 @@ export interface SqlObjectDefinition {
     /** Keys of the objects this one reads or lives in. */
     dependsOn: string[];
     /** Where the bare names in `create` resolve (a model reads its sources by bare name, as in dbt). */
-    searchPath?: string[];
+    searchPath?: string[];    /** The resource that builds it instead of its own (the models' blue/green deployment). */
+    deployedBy?: string;
 }
 
 export type KafkaSecurityProtocol = "PLAINTEXT" | "SSL" | "SASL_PLAINTEXT" | "SASL_SSL";
@@ -60,6 +61,8 @@ export interface MaterializeOptions {
     /** Topic for each dataset read from Kafka. */
     topics: Record<string, string>;
     postgres?: MaterializePostgres;
+    /** The resource that builds the models by blue/green deploys; unset: each model's own resource does. */
+    modelsDeployedBy?: string;
 }
 
 export const kafkaConnectionName = "kafka_connection";
@@ -92,7 +95,8 @@ export function materializeObjects(project: SqlProject, options: MaterializeOpti
     const objects: SqlObjectDefinition[] = [schemaObject(options.sourceSchema)];
     if (fromKafka.length > 0) objects.push(...kafkaObjects(fromKafka, options, cluster));
     if (options.postgres && fromPostgres.size > 0) objects.push(...postgresCdcObjects(options.postgres, options.sourceSchema, cluster));
-    objects.push(...modelObjects(project, { sourceSchema: options.sourceSchema, cluster: options.cluster }));
+    const models = modelObjects(project, { sourceSchema: options.sourceSchema, cluster: options.cluster });
+    objects.push(...models.map(model => (options.modelsDeployedBy === undefined ? model : { ...model, deployedBy: options.modelsDeployedBy })));
     return objects;
 }
 
@@ -181,12 +185,17 @@ export function postgresObjects(
     project: SqlProject,
     sourceSchema: string,
     cdc?: { datasets: RawDatasetName[]; schema: string },
+    modelsDeployedBy?: string,
 ): SqlObjectDefinition[] {
-    return [...postgresSourceObjects(project, sourceSchema, cdc), ...modelObjects(project, { sourceSchema })];
+    const models = modelObjects(project, { sourceSchema });
+    return [
+        ...postgresSourceObjects(project, sourceSchema, cdc),
+        ...models.map(model => (modelsDeployedBy === undefined ? model : { ...model, deployedBy: modelsDeployedBy })),
+    ];
 }
 
 /** The source side alone, in the source schema (the models go by a blue/green deploy). */
-export function postgresSourceObjects(
+function postgresSourceObjects(
     project: SqlProject,
     sourceSchema: string,
     cdc?: { datasets: RawDatasetName[]; schema: string },

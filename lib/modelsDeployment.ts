@@ -7,13 +7,16 @@ import {
     deployTag,
     dropStagingStatement,
     ModelsDeploymentPlan,
+    modelsDeploymentPlan,
     objectsInSchemas,
     pendingObjectsQuery,
     stagingSchema,
     swapStatements,
 } from "./deployment";
 import { dropStatement, searchPathStatement } from "./sqlKinds";
-import type { SqlConnection } from "./sqlObject";
+import { createHash } from "node:crypto";
+import { SqlConnection, SqlObject } from "./sqlObject";
+import { relationKey, SqlProject } from "./sqlProject";
 
 /**
  * The models, failure views and their indexes as one resource, changed by blue/green deploys
@@ -27,6 +30,18 @@ import type { SqlConnection } from "./sqlObject";
 export interface ModelsDeploymentInputs extends ModelsDeploymentPlan {
     connection: SqlConnection;
     stack: string;
+    /**
+     * blueGreen: this resource builds the models by deploys. replace: each model's own resource
+     * builds it, and this one does nothing (kept, so switching never drops anything).
+     */
+    mode: "blueGreen" | "replace";
+    /**
+     * Changes when anything the models read is rebuilt (a source whose topic was recreated): the
+     * models go with it and are deployed anew, since a relation can't be dropped under them.
+     */
+    upstream: string;
+    /** Names an earlier layout left in the production schemas: swapped out and dropped with the old models. */
+    earlierLayout: string[];
     /** Materialize's cluster of the materialized views and indexes: checked for replicas while waiting. */
     cluster?: string;
     readiness: { timeoutSeconds: number; maxLagSeconds: number; pollMs: number };
@@ -38,23 +53,28 @@ const modelsDeploymentProvider: pulumi.dynamic.ResourceProvider<ModelsDeployment
         const newServer = location(olds.connection) !== location(news.connection) ||
             (olds.connection.serverInstance !== undefined && olds.connection.serverInstance !== news.connection.serverInstance);
         const changed = (key: keyof ModelsDeploymentInputs) => JSON.stringify(olds[key]) !== JSON.stringify(news[key]);
-        const changes = newServer || (["objects", "swapSchemas", "searchPath", "stack", "cluster", "readiness", "connection", "plan"] as const).some(changed);
-        return { changes, replaces: newServer ? ["connection"] : [], deleteBeforeReplace: true };
+        const keys = ["objects", "swapSchemas", "searchPath", "stack", "cluster", "readiness", "connection", "plan", "mode", "upstream", "earlierLayout"] as const;
+        const rebuilt = news.mode === "blueGreen" && olds.mode === "blueGreen" && olds.upstream !== news.upstream;
+        const replaces = [...(newServer ? ["connection"] : []), ...(rebuilt ? ["upstream"] : [])];
+        return { changes: replaces.length > 0 || keys.some(changed), replaces, deleteBeforeReplace: true };
     },
 
     async create(inputs) {
-        await withClient(inputs.connection, client => deploy(client, inputs, []));
+        if (inputs.mode === "blueGreen") await withClient(inputs.connection, client => deploy(client, inputs, []));
         return { id: `${inputs.stack}:models`, outs: inputs };
     },
 
     async update(_id, olds, news) {
-        // Nothing to build when only how it is done changed (readiness settings, the plan's words).
-        const rebuild = (["objects", "swapSchemas", "searchPath"] as const).some(key => JSON.stringify(olds[key]) !== JSON.stringify(news[key]));
+        // Nothing to build when only how it is done changed (readiness settings, the plan's words),
+        // or when the models' own resources build them.
+        const rebuild = news.mode === "blueGreen" &&
+            (olds.mode !== "blueGreen" || (["objects", "swapSchemas", "searchPath"] as const).some(key => JSON.stringify(olds[key]) !== JSON.stringify(news[key])));
         if (rebuild) await withClient(news.connection, client => deploy(client, news, olds.objects));
         return { outs: news };
     },
 
     async delete(_id, props) {
+        if (props.mode !== "blueGreen") return;
         await withClient(props.connection, async client => {
             await refuseForeignObjects(client, props, props.swapSchemas.map(stagingSchema), props.objects);
             for (const schema of props.swapSchemas) await client.query(dropStagingStatement(schema));
@@ -69,7 +89,7 @@ const modelsDeploymentProvider: pulumi.dynamic.ResourceProvider<ModelsDeployment
  * a staging copy of one: a deploy swaps them out and drops them, and would take it along.
  */
 async function refuseForeignObjects(client: import("pg").Client, inputs: ModelsDeploymentInputs, schemas: string[], known: DeployedObject[]): Promise<void> {
-    const ours = new Set(known.map(object => object.name));
+    const ours = new Set([...known.map(object => object.name), ...inputs.earlierLayout]);
     const query = objectsInSchemas(inputs.connection.dialect, schemas);
     const rows = (await client.query(query.text, query.values)).rows as { schema: string; name: string }[];
     const foreign = rows.filter(row => !ours.has(row.name)).map(row => `${row.schema}.${row.name}`);
@@ -170,4 +190,38 @@ export class ModelsDeployment extends pulumi.dynamic.Resource {
     constructor(name: string, args: { [K in keyof ModelsDeploymentInputs]: pulumi.Input<ModelsDeploymentInputs[K]> }, opts?: pulumi.CustomResourceOptions) {
         super(modelsDeploymentProvider, name, { ...args, connection: pulumi.output(args.connection) }, opts, "jaffle-shop-streaming", "ModelsDeployment");
     }
+}
+
+export interface DeployModelsArgs {
+    connection: pulumi.Input<SqlConnection>;
+    stack: string;
+    mode: ModelsDeploymentInputs["mode"];
+    project: SqlProject;
+    sourceSchema: string;
+    cluster?: string;
+    readiness: ModelsDeploymentInputs["readiness"];
+    /** The graph of the source side (and the models' own resources): the deployment comes after it. */
+    objects: Record<string, SqlObject>;
+    earlierLayout?: string[];
+}
+
+/**
+ * The deployment of a project's models beside its SQL object graph. Its `upstream` is derived from
+ * the datasets' relations in the source schema, so when one is rebuilt the engine drops the
+ * models first (a relation can't be dropped under them) and deploys them anew.
+ */
+export function deployModels(name: string, args: DeployModelsArgs, opts: pulumi.CustomResourceOptions): ModelsDeployment {
+    const datasets = args.project.sources.map(source => args.objects[relationKey({ schema: args.sourceSchema, name: source })]);
+    const upstream = pulumi.all(datasets.map(dataset => pulumi.all([dataset.id, dataset.upstreamSql, dataset.externalIdentity])))
+        .apply(parts => createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 16));
+    return new ModelsDeployment(name, {
+        connection: args.connection,
+        stack: args.stack,
+        mode: args.mode,
+        upstream,
+        earlierLayout: args.earlierLayout ?? [],
+        ...modelsDeploymentPlan(args.project, { sourceSchema: args.sourceSchema, cluster: args.cluster }),
+        cluster: args.cluster,
+        readiness: args.readiness,
+    }, { ...opts, dependsOn: Object.values(args.objects) });
 }

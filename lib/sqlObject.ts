@@ -28,6 +28,11 @@ export type { SqlDialect } from "./sqlKinds";
  *   empty catalog;
  * - refresh found it changed by hand: `create` then starts with `changedByHandMarker`, so the next
  *   up sees a changed statement and puts the declared one back.
+ *
+ * An object with `deployedBy` is built by that resource (a blue/green deploy of the models,
+ * lib/modelsDeployment.ts): its resource only records its statement, so the preview shows the
+ * change per model, and never touches the database. Switching an object between the two ways is
+ * an update, never a drop: the object stays where it is, and only who rebuilds it changes.
  */
 
 export interface SqlConnection {
@@ -56,6 +61,8 @@ export interface SqlObjectArgs {
     externalIdentity: pulumi.Input<string>;
     /** Value for a secret object, substituted for the placeholder at execution time only. */
     secret?: pulumi.Input<string>;
+    /** The resource that builds this object instead (see above). */
+    deployedBy?: pulumi.Input<string>;
 }
 
 interface SqlObjectState {
@@ -68,6 +75,7 @@ interface SqlObjectState {
     upstreamSql: string;
     externalIdentity?: string;
     secret?: string;
+    deployedBy?: string;
     /** The definition as the server reports it, for the kinds it reports (see readDefinitionStatement). */
     live?: string;
 }
@@ -112,12 +120,15 @@ const sqlObjectProvider: pulumi.dynamic.ResourceProvider<SqlObjectState, SqlObje
             replaces.length > 0 ||
             identityUnknown ||
             olds.secret !== news.secret ||
+            olds.deployedBy !== news.deployedBy ||
             JSON.stringify(olds.connection) !== JSON.stringify(news.connection) ||
             isEarlierVersion(earlier);
-        return { changes, replaces, deleteBeforeReplace: true };
+        const deployed = olds.deployedBy !== undefined || news.deployedBy !== undefined;
+        return { changes, replaces: deployed ? [] : replaces, deleteBeforeReplace: true };
     },
 
     async create(inputs) {
+        if (inputs.deployedBy !== undefined) return { id: qualifiedName(inputs), outs: inputs };
         const live = await withSql(inputs.connection, inputs.searchPath, async client => {
             await client.query(bindSecret(inputs.create, inputs.secret));
             return liveDefinition(client, inputs);
@@ -131,6 +142,7 @@ const sqlObjectProvider: pulumi.dynamic.ResourceProvider<SqlObjectState, SqlObje
     async read(id, earlier) {
         if (!earlier) throw new Error(`no recorded state for ${id}; import is not supported`);
         const props = fromEarlierVersion(earlier);
+        if (props.deployedBy !== undefined) return { id, props };
         return withSql(props.connection, props.searchPath, async client => {
             if (!(await exists(client, props))) return { id: "", props };
             const live = await liveDefinition(client, props);
@@ -141,6 +153,15 @@ const sqlObjectProvider: pulumi.dynamic.ResourceProvider<SqlObjectState, SqlObje
 
     async update(_id, earlier, news) {
         const olds = fromEarlierVersion(earlier);
+        if (news.deployedBy !== undefined) return { outs: withLive(news, undefined) };
+        if (olds.deployedBy !== undefined) {
+            // Built by a deploy until now: from here on, this resource keeps it (and builds it, were it missing).
+            const live = await withSql(news.connection, news.searchPath, async client => {
+                if (!(await exists(client, news))) await client.query(bindSecret(news.create, news.secret));
+                return liveDefinition(client, news);
+            });
+            return { outs: withLive(news, live) };
+        }
         if (news.kind === "secret" && olds.secret !== news.secret) {
             await withSql(news.connection, undefined, async client => {
                 await client.query(bindSecret(alterSecretStatement(news), news.secret));
@@ -151,6 +172,7 @@ const sqlObjectProvider: pulumi.dynamic.ResourceProvider<SqlObjectState, SqlObje
 
     async delete(_id, earlier) {
         const props = fromEarlierVersion(earlier);
+        if (props.deployedBy !== undefined) return;
         await withSql(props.connection, undefined, async client => {
             await client.query(dropStatement(props));
         });
@@ -242,6 +264,8 @@ export class SqlObject extends pulumi.dynamic.Resource {
     declare readonly schema: pulumi.Output<string>;
     declare readonly name: pulumi.Output<string>;
     declare readonly create: pulumi.Output<string>;
+    declare readonly upstreamSql: pulumi.Output<string>;
+    declare readonly externalIdentity: pulumi.Output<string>;
 
     constructor(name: string, args: SqlObjectArgs, opts?: pulumi.CustomResourceOptions) {
         super(

@@ -110,7 +110,10 @@ describe("blue/green deploys of the models, on the real engine", () => {
             return { seen, errors };
         });
         const up = await stack.up().finally(() => (deploying = false));
-        expect(up.summary.resourceChanges?.update).toBe(1);
+        // The deployment, and the record of the changed model; nothing dropped or replaced.
+        expect(up.summary.resourceChanges).toMatchObject({ update: 2 });
+        expect(up.summary.resourceChanges?.replace ?? 0).toBe(0);
+        expect(up.summary.resourceChanges?.delete ?? 0).toBe(0);
         for (const reader of await Promise.all(readers)) {
             expect(reader.errors).toEqual([]);
             expect(reader.seen).toEqual([1, 2]);
@@ -173,10 +176,77 @@ describe("blue/green deploys of the models, on the real engine", () => {
         expect(await version()).toEqual([next]);
     });
 
+    it("switches to replace and back without dropping anything: the objects stay, only who rebuilds them changes", async () => {
+        const before = await production();
+        await stack.setConfig("modelChanges", { value: "replace" });
+        const toReplace = await stack.up();
+        expect(toReplace.summary.resourceChanges?.delete ?? 0).toBe(0);
+        expect(await production()).toEqual(before);
+        writeProject(7);
+        await stack.up();
+        expect(await version()).toEqual([7]);
+
+        await stack.setConfig("modelChanges", { value: "blueGreen" });
+        writeProject(8);
+        await stack.up();
+        expect(await version()).toEqual([8]);
+        expect(await stagingSchemas()).toEqual([]);
+    });
+
     it("destroys the models and the failure schema, leaving no staging schema", async () => {
         await stack.destroy();
         expect(await production()).toEqual([]);
         expect(await stagingSchemas()).toEqual([]);
         expect((await client.query("select 1 from pg_namespace where nspname = 'public_etl_failure'")).rows).toEqual([]);
+    });
+});
+
+describe("upgrading a stack the previous version made (per-model resources, its provider code) to blue/green deploys", () => {
+    const env = engineEnv();
+    const workDir = copyProject(["test/engine/sql-program", "components", "lib", "producer", "tsconfig.json"], "test/engine/sql-program");
+    const sqlDir = path.join(workDir, "project");
+    const url = new URL(postgresUrl);
+    const database = `upgrade_${Date.now()}`;
+    let client: Client;
+
+    afterAll(async () => {
+        await client?.end();
+    });
+
+    it("keeps every model while the old resources become the new ones', in one up", async () => {
+        const admin = new Client({ connectionString: postgresUrl });
+        await admin.connect();
+        await admin.query(`create database "${database}"`);
+        await admin.end();
+        client = new Client({ connectionString: `${url.protocol}//${url.username}@${url.host}/${database}` });
+        await client.connect();
+        fs.mkdirSync(path.join(sqlDir, "models"), { recursive: true });
+        fs.writeFileSync(path.join(sqlDir, "schema.yml"), schemaFile);
+        fs.cpSync(path.join(__dirname, "..", "sql", "tests"), path.join(sqlDir, "tests"), { recursive: true });
+        for (const [name, sql] of Object.entries(models(1))) fs.writeFileSync(path.join(sqlDir, "models", `${name}.sql`), sql);
+        const stack = await newStack(workDir, "upgrade", env, {
+            sqlDir, sources: '["raw_events"]', host: url.hostname, port: url.port, user: decodeURIComponent(url.username), database, layout: "previous",
+        });
+        await stack.up();
+        const state = await stack.exportStack();
+        const previousProvider = fs.readFileSync(path.join(__dirname, "fixtures", "sql-object-provider-before-source-schema.js"), "utf8");
+        const previous = JSON.parse(JSON.stringify(state.deployment).replace(/"upstreamSql":/g, '"upstream":').replace(/"externalIdentity":/g, '"identity":'));
+        for (const resource of previous.resources.filter((r: { type: string }) => r.type === "pulumi-nodejs:dynamic/jaffle-shop-streaming:SqlObject")) {
+            resource.inputs.__provider = resource.outputs.__provider = previousProvider;
+        }
+        await stack.importStack({ ...state, deployment: previous });
+
+        await stack.removeConfig("layout");
+        await stack.setConfig("modelChanges", { value: "blueGreen" });
+        for (const [name, sql] of Object.entries(models(2))) fs.writeFileSync(path.join(sqlDir, "models", `${name}.sql`), sql);
+        await stack.up();
+        await client.query(`insert into ingest.raw_events values ('{"id": 1, "kind": "a"}')`);
+        expect((await client.query("select version from event_kinds")).rows).toEqual([{ version: 2 }]);
+        const left = await client.query(`select n.nspname || '.' || c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                                         where n.nspname in ('public', 'public_etl_failure') and c.relkind in ('r', 'v') order by 1`);
+        expect(left.rows.map(r => r.name)).toEqual(["public.event_kinds", "public.stg_events", "public_etl_failure.unique_stg_events_id"]);
+        const again = await stack.up();
+        expect(Object.keys(again.summary.resourceChanges ?? {})).toEqual(["same"]);
+        await stack.destroy();
     });
 });

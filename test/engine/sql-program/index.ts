@@ -1,8 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SqlObjectGraph } from "../../../components/sqlObjectGraph";
-import { postgresObjects, postgresSourceObjects, SqlObjectDefinition } from "../../../lib/ddl";
-import { modelsDeploymentPlan } from "../../../lib/deployment";
-import { ModelsDeployment } from "../../../lib/modelsDeployment";
+import { postgresObjects, SqlObjectDefinition } from "../../../lib/ddl";
+import { deployModels } from "../../../lib/modelsDeployment";
 import { quoteIdent } from "../../../lib/quote";
 import { SqlConnection } from "../../../lib/sqlObject";
 import { loadSqlProject, relationKey, SqlProject } from "../../../lib/sqlProject";
@@ -20,11 +19,15 @@ function previousLayout(project: SqlProject): SqlObjectDefinition[] {
     const tables = project.sources.map((source): SqlObjectDefinition => ({
         key: source, kind: "table", schema: "public", name: source, create: `CREATE TABLE ${quoteIdent(source)} (data jsonb NOT NULL)`, dependsOn: [],
     }));
+    const schemas = [...new Set(project.models.map(model => model.schema).filter(schema => schema !== "public"))].map((schema): SqlObjectDefinition => ({
+        key: schema, kind: "schema", schema, name: schema, create: `CREATE SCHEMA ${quoteIdent(schema)}`, dependsOn: [],
+    }));
     const views = project.models.map((model): SqlObjectDefinition => ({
         key: relationKey(model), kind: "view", schema: model.schema, name: model.name,
-        create: `CREATE VIEW ${quoteIdent(model.schema)}.${quoteIdent(model.name)} AS\n${model.query}`, dependsOn: model.dependsOn,
+        create: `CREATE VIEW ${quoteIdent(model.schema)}.${quoteIdent(model.name)} AS\n${model.query}`,
+        dependsOn: [...(model.schema === "public" ? [] : [model.schema]), ...model.dependsOn],
     }));
-    return [...tables, ...views];
+    return [...tables, ...schemas, ...views];
 }
 
 const connection: SqlConnection = {
@@ -37,18 +40,23 @@ const connection: SqlConnection = {
     connectTimeoutSeconds: 10,
 };
 
-const blueGreen = config.get("modelChanges") === "blueGreen";
+const mode = config.get("modelChanges") === "blueGreen" ? "blueGreen" : "replace";
 const graph = new SqlObjectGraph("postgres", {
     connection,
     objects: config.get("layout") === "previous" ? previousLayout(project)
-        : blueGreen ? postgresSourceObjects(project, sourceSchema) : postgresObjects(project, sourceSchema),
+        : postgresObjects(project, sourceSchema, undefined, mode === "blueGreen" ? "models-deployment" : undefined),
 });
-const deployment = blueGreen ? new ModelsDeployment("models-deployment", {
+const deployment = config.get("layout") === "previous" ? undefined : deployModels("models-deployment", {
     connection,
     stack: pulumi.getStack(),
-    ...modelsDeploymentPlan(project, { sourceSchema }),
+    mode,
+    project,
+    sourceSchema,
     readiness: { timeoutSeconds: config.getNumber("deployTimeoutSeconds") ?? 60, maxLagSeconds: 1, pollMs: 200 },
-}, { dependsOn: Object.values(graph.objects) }) : undefined;
+    objects: graph.objects,
+    // The previous layout kept the source tables in public, under the datasets' names.
+    earlierLayout: project.sources,
+}, {});
 
 export const objects = Object.keys(graph.objects);
 export const deployedObjects = deployment?.objects.apply(deployed => deployed.map(object => object.key));
