@@ -119,6 +119,8 @@ const models = sqlConnection && sqlProject && new StreamingModels("models", {
     project: sqlProject,
     cluster: config.cluster,
     sourceSchema: config.sourceSchema,
+    stack: config.stack,
+    modelChanges: config.modelChanges,
     topics: topics.topicNames,
     topicEpochs: seeder?.epochs,
     kafka: { brokers: kafka.brokersForMaterialize, tls: kafka.tls, sasl: kafka.sasl },

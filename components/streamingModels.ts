@@ -3,7 +3,8 @@ import { kafkaPasswordSecretName, KafkaSecurityProtocol, kafkaSourceName, Materi
 import { SqlConnection } from "../lib/sqlObject";
 import { relationKey, SqlProject } from "../lib/sqlProject";
 import { SqlObjectGraph } from "./sqlObjectGraph";
-import { PreviousLayoutCleanup } from "../lib/previousLayout";
+import { deployModels, ModelsDeployment } from "../lib/modelsDeployment";
+import { earlierLayoutNames, PreviousLayoutCleanup } from "../lib/previousLayout";
 import { SaslCredentials } from "../lib/kafka";
 
 export interface StreamingModelsArgs {
@@ -13,6 +14,9 @@ export interface StreamingModelsArgs {
     cluster: string;
     /** The schema of the connections, secrets, sources and their tables. */
     sourceSchema: string;
+    /** The stack's name: staging schemas are tagged with it. */
+    stack: string;
+    modelChanges: { mode: "blueGreen" | "replace"; timeoutSeconds: number; maxLagSeconds: number };
     /** Topic of each dataset read from Kafka. */
     topics: Record<string, string>;
     /** Per dataset, its topic's epoch (see Seeder): its source is rebuilt when the topic was recreated. */
@@ -35,6 +39,8 @@ export interface StreamingModelsArgs {
 export class StreamingModels extends pulumi.ComponentResource {
     readonly project: SqlProject;
     readonly graph: SqlObjectGraph;
+    /** Builds the models by blue/green deploys (modelChanges: blueGreen); idle otherwise. */
+    readonly deployment: ModelsDeployment;
     /** Every view users can query, schema-qualified where not in public. */
     readonly views: string[];
     readonly failureViews: string[];
@@ -58,6 +64,7 @@ export class StreamingModels extends pulumi.ComponentResource {
                 sasl: args.kafka.sasl && { mechanism: args.kafka.sasl.mechanism, username: args.kafka.sasl.username },
             },
             postgres: args.postgres && (({ password: _, ...postgres }) => postgres)(args.postgres),
+            modelsDeployedBy: args.modelChanges.mode === "blueGreen" ? `${name}-deployment` : undefined,
         });
         const secrets: Record<string, pulumi.Input<string>> = {
             ...(args.kafka.sasl ? { [inSourceSchema(kafkaPasswordSecretName)]: args.kafka.sasl.password } : {}),
@@ -74,7 +81,21 @@ export class StreamingModels extends pulumi.ComponentResource {
                 pulumi.output(args.topicEpochs).apply(epochs => epochs?.[dataset] ?? ""),
             ])),
         }, { parent: this });
-        new PreviousLayoutCleanup(`${name}-previous-layout`, { connection: args.connection }, { parent: this, dependsOn: Object.values(this.graph.objects) });
+        this.deployment = deployModels(`${name}-deployment`, {
+            connection: args.connection,
+            stack: args.stack,
+            mode: args.modelChanges.mode,
+            project: this.project,
+            sourceSchema: args.sourceSchema,
+            cluster: args.cluster,
+            readiness: { timeoutSeconds: args.modelChanges.timeoutSeconds, maxLagSeconds: args.modelChanges.maxLagSeconds, pollMs: 2_000 },
+            objects: this.graph.objects,
+            earlierLayout: earlierLayoutNames(this.project.sources),
+        }, { parent: this });
+        new PreviousLayoutCleanup(`${name}-previous-layout`, { connection: args.connection }, {
+            parent: this,
+            dependsOn: [...Object.values(this.graph.objects), this.deployment],
+        });
 
         const models = this.project.models;
         this.failureViews = models.filter(m => m.schema === this.project.failureSchema).map(relationKey);

@@ -85,6 +85,8 @@ interface CommonConfig {
     cluster: string;
     /** The Materialize schema of the connections, secrets, sources and the tables read from them. */
     sourceSchema: string;
+    /** How a changed model reaches Materialize: a blue/green deploy, or dropped and created again. */
+    modelChanges: { mode: "blueGreen" | "replace"; timeoutSeconds: number; maxLagSeconds: number };
     topics: TopicSettings;
 }
 
@@ -143,6 +145,9 @@ export const configKeys = {
     seed: { kind: "boolean", modes: both, description: "send seeds/*.csv to the topics once (default: true)" },
     sqlObjects: { kind: "boolean", modes: both, description: "manage the Materialize SQL objects (connection, sources, views); false leaves them to dbt and exports dbtProfile (default: true)" },
     cluster: { kind: "string", modes: both, description: "Materialize cluster for sources, materialized views and indexes (default: quickstart)" },
+    modelChanges: { kind: "string", modes: both, choices: ["blueGreen", "replace"], description: "blueGreen: a changed model is built beside the old ones and swapped in, no downtime; replace: it and everything downstream are dropped and created again (default: blueGreen)" },
+    deployTimeoutSeconds: { kind: "integer", range: [1, 86400], modes: both, description: "how long a blue/green deploy waits for the new models to hydrate and catch up before it gives up, changing nothing (default: 600)" },
+    deployMaxLagSeconds: { kind: "integer", range: [0, 3600], modes: both, description: "how far behind the wall clock a new model may be when it is swapped in (default: 1)" },
     sourceSchema: { kind: "string", modes: both, description: "Materialize schema of the connections, secrets, sources and their tables, apart from the models' (default: ingest)" },
     topicPrefix: { kind: "string", emptyAllowed: true, modes: both, description: "prefix of every topic name; \"\" for none (default: none locally, \"<stack>.\" in external mode)" },
     topicPartitions: { kind: "integer", range: [1, 1000], modes: both, description: "partitions per topic (default: 1)" },
@@ -303,6 +308,11 @@ export function readConfig(): StackConfig {
         sqlObjects: read("sqlObjects") ?? true,
         cluster: read("cluster") ?? defaults.cluster,
         sourceSchema: read("sourceSchema") ?? defaults.sourceSchema,
+        modelChanges: {
+            mode: (read("modelChanges") ?? "blueGreen") as "blueGreen" | "replace",
+            timeoutSeconds: read("deployTimeoutSeconds") ?? 600,
+            maxLagSeconds: read("deployMaxLagSeconds") ?? 1,
+        },
         topics: {
             prefix: read("topicPrefix") ?? (mode === "external" ? `${stack}.` : ""),
             partitions: read("topicPartitions") ?? 1,

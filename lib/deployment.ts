@@ -1,7 +1,6 @@
-import { createHash } from "node:crypto";
 import { modelObjects } from "./ddl";
 import { quoteIdent, quoteLiteral } from "./quote";
-import { CatalogQuery, SqlDialect, SqlObjectKind } from "./sqlKinds";
+import { CatalogQuery, dropStatement, searchPathStatement, SqlDialect, SqlObjectKind } from "./sqlKinds";
 import { SqlProject } from "./sqlProject";
 
 /**
@@ -59,6 +58,8 @@ export function modelsDeploymentPlan(project: SqlProject, options: { sourceSchem
 
 /** A short hash of the objects' statements: names a deploy. */
 export function fingerprint(objects: readonly DeployedObject[]): string {
+    // Required here, not imported: the deploy's provider is serialized with this function.
+    const { createHash } = require("node:crypto") as typeof import("node:crypto");
     return createHash("sha256").update(JSON.stringify(objects)).digest("hex").slice(0, 12);
 }
 
@@ -147,5 +148,47 @@ export function clusterProblemsQuery(dialect: SqlDialect, cluster: string): Cata
             " union all select 'every replica of cluster ' || $1 || ' was killed for memory 3 times in the last day'" +
             " where exists (select 1 from replicas) and not exists (select 1 from replicas where id not in (select replica_id from oom))",
         values: [cluster],
+    };
+}
+
+/** Every statement of a deploy and of a destroy, in the order the provider sends them. */
+export interface DeployStatements {
+    /** Objects in the production and staging schemas: anything not ours stops the deploy before any change. */
+    objects: CatalogQuery;
+    /** Drops the staging schemas: leftovers before the build, the swapped-out models after the swap. */
+    dropStaging: string[];
+    /** Staging schemas (each production one made to exist first), the search path, every object. */
+    build: string[];
+    /** Polled until ready: what can't get ready at all, then what is not ready yet. */
+    clusterProblems?: CatalogQuery;
+    pending?: CatalogQuery;
+    swap: string[];
+    /** A destroy: staging leftovers checked and dropped, then every object in reverse, then the schemas the models own. */
+    destroy: string[];
+}
+
+export function deployStatements(
+    dialect: SqlDialect,
+    deploy: { stack: string; swapSchemas: readonly string[]; searchPath: readonly string[]; objects: readonly DeployedObject[]; cluster?: string; maxLagSeconds: number },
+): DeployStatements {
+    const staging = deploy.swapSchemas.map(stagingSchema);
+    const tag = deployTag(deploy.stack, deploy.objects);
+    const dropStaging = deploy.swapSchemas.map(dropStagingStatement);
+    return {
+        objects: objectsInSchemas(dialect, [...deploy.swapSchemas, ...staging]),
+        dropStaging,
+        build: [
+            ...deploy.swapSchemas.flatMap(schema => [createProductionStatement(schema), ...createStagingStatements(schema, tag)]),
+            searchPathStatement(deploy.searchPath),
+            ...deploy.objects.map(object => object.create),
+        ],
+        clusterProblems: deploy.cluster === undefined ? undefined : clusterProblemsQuery(dialect, deploy.cluster),
+        pending: pendingObjectsQuery(dialect, staging, deploy.maxLagSeconds),
+        swap: swapStatements(dialect, deploy.swapSchemas),
+        destroy: [
+            ...dropStaging,
+            ...[...deploy.objects].reverse().map(dropStatement),
+            ...deploy.swapSchemas.filter(schema => schema !== "public").map(schema => dropStatement({ kind: "schema", schema, name: schema })),
+        ],
     };
 }

@@ -1,19 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import {
-    clusterProblemsQuery,
-    createProductionStatement,
-    createStagingStatements,
-    DeployedObject,
-    deployTag,
-    dropStagingStatement,
-    ModelsDeploymentPlan,
-    modelsDeploymentPlan,
-    objectsInSchemas,
-    pendingObjectsQuery,
-    stagingSchema,
-    swapStatements,
-} from "./deployment";
-import { dropStatement, searchPathStatement } from "./sqlKinds";
+import { DeployedObject, DeployStatements, deployStatements, ModelsDeploymentPlan, modelsDeploymentPlan } from "./deployment";
+import { CatalogQuery } from "./sqlKinds";
 import { createHash } from "node:crypto";
 import { SqlConnection, SqlObject } from "./sqlObject";
 import { relationKey, SqlProject } from "./sqlProject";
@@ -76,27 +63,30 @@ const modelsDeploymentProvider: pulumi.dynamic.ResourceProvider<ModelsDeployment
     async delete(_id, props) {
         if (props.mode !== "blueGreen") return;
         await withClient(props.connection, async client => {
-            await refuseForeignObjects(client, props, props.swapSchemas.map(stagingSchema), props.objects);
-            for (const schema of props.swapSchemas) await client.query(dropStagingStatement(schema));
-            for (const object of [...props.objects].reverse()) await client.query(dropStatement(object));
-            for (const schema of props.swapSchemas.filter(s => s !== "public")) await client.query(dropStatement({ kind: "schema", schema, name: schema }));
+            const statements = statementsOf(props);
+            await refuseForeignObjects(client, props, statements.objects, props.objects);
+            for (const statement of statements.destroy) await client.query(statement);
         });
     },
 };
 
+function statementsOf(inputs: ModelsDeploymentInputs): DeployStatements {
+    return deployStatements(inputs.connection.dialect, { ...inputs, maxLagSeconds: inputs.readiness.maxLagSeconds });
+}
+
 /**
- * Stops, before any change, when these schemas hold something that is neither one of `known` nor
- * a staging copy of one: a deploy swaps them out and drops them, and would take it along.
+ * Stops, before any change, when the production or staging schemas hold something that is
+ * neither one of `known` nor the earlier layout's: a deploy swaps them out and drops them, and
+ * would take it along.
  */
-async function refuseForeignObjects(client: import("pg").Client, inputs: ModelsDeploymentInputs, schemas: string[], known: DeployedObject[]): Promise<void> {
+async function refuseForeignObjects(client: import("pg").Client, inputs: ModelsDeploymentInputs, query: CatalogQuery, known: DeployedObject[]): Promise<void> {
     const ours = new Set([...known.map(object => object.name), ...inputs.earlierLayout]);
-    const query = objectsInSchemas(inputs.connection.dialect, schemas);
     const rows = (await client.query(query.text, query.values)).rows as { schema: string; name: string }[];
     const foreign = rows.filter(row => !ours.has(row.name)).map(row => `${row.schema}.${row.name}`);
     if (foreign.length > 0) {
         throw new Error(
             `${foreign.join(", ")}: not made by this stack's models, in a schema that a deploy swaps out and drops ` +
-                `(${schemas.join(", ")}): move it elsewhere, or set modelChanges to replace; nothing was changed`,
+                `(${inputs.swapSchemas.join(", ")} and their staging schemas): move it elsewhere, or set modelChanges to replace; nothing was changed`,
         );
     }
 }
@@ -107,25 +97,19 @@ async function refuseForeignObjects(client: import("pg").Client, inputs: ModelsD
  * swap drops the staging schemas and leaves production as it was.
  */
 async function deploy(client: import("pg").Client, inputs: ModelsDeploymentInputs, previous: DeployedObject[]): Promise<void> {
-    const dialect = inputs.connection.dialect;
-    const staging = inputs.swapSchemas.map(stagingSchema);
-    await refuseForeignObjects(client, inputs, [...inputs.swapSchemas, ...staging], [...previous, ...inputs.objects]);
-    const tag = deployTag(inputs.stack, inputs.objects);
+    const statements = statementsOf(inputs);
+    await refuseForeignObjects(client, inputs, statements.objects, [...previous, ...inputs.objects]);
     const dropStaging = async () => {
-        await client.query("ROLLBACK").catch(() => undefined);
-        for (const schema of inputs.swapSchemas) await client.query(dropStagingStatement(schema));
+        for (const statement of statements.dropStaging) await client.query(statement);
     };
     try {
         await dropStaging();
-        for (const schema of inputs.swapSchemas) {
-            await client.query(createProductionStatement(schema));
-            for (const statement of createStagingStatements(schema, tag)) await client.query(statement);
-        }
-        await client.query(searchPathStatement(inputs.searchPath));
-        for (const object of inputs.objects) await client.query(object.create);
-        await awaitReady(client, inputs, staging);
-        for (const statement of swapStatements(dialect, inputs.swapSchemas)) await client.query(statement);
+        for (const statement of statements.build) await client.query(statement);
+        await awaitReady(client, inputs, statements);
+        for (const statement of statements.swap) await client.query(statement);
     } catch (err) {
+        // Out of a failed swap's transaction first, so the drops can run.
+        await client.query("ROLLBACK").catch(() => undefined);
         await dropStaging().catch(() => undefined);
         throw err;
     }
@@ -138,15 +122,14 @@ async function deploy(client: import("pg").Client, inputs: ModelsDeploymentInput
  * not ready. A cluster that can't get ready (no replica, replicas killed for memory) fails at once.
  * JSS_DEPLOY_NOT_READY (for tests) names objects to report as never ready ("*": all).
  */
-async function awaitReady(client: import("pg").Client, inputs: ModelsDeploymentInputs, staging: string[]): Promise<void> {
-    const dialect = inputs.connection.dialect;
+async function awaitReady(client: import("pg").Client, inputs: ModelsDeploymentInputs, statements: DeployStatements): Promise<void> {
     const injected = (process.env.JSS_DEPLOY_NOT_READY ?? "").split(",").filter(Boolean);
     const deadline = Date.now() + inputs.readiness.timeoutSeconds * 1000;
     for (;;) {
-        const problems = inputs.cluster === undefined ? undefined : clusterProblemsQuery(dialect, inputs.cluster);
+        const problems = statements.clusterProblems;
         const found = problems ? ((await client.query(problems.text, problems.values)).rows as { problem: string }[]) : [];
         if (found.length > 0) throw new Error(`the deploy can't get ready: ${found.map(row => row.problem).join("; ")}; production is unchanged`);
-        const query = pendingObjectsQuery(dialect, staging, inputs.readiness.maxLagSeconds);
+        const query = statements.pending;
         const pending = query ? ((await client.query(query.text, query.values)).rows as { name: string; why: string }[]) : [];
         for (const object of inputs.objects) {
             if (injected.includes("*") || injected.includes(object.key)) pending.push({ name: object.key, why: "not ready (injected)" });

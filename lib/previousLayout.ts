@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { postgresSourceName } from "./ddl";
+import { kafkaConnectionName, kafkaPasswordSecretName, postgresConnectionName, postgresPasswordSecretName, postgresSourceName } from "./ddl";
 import { quoteIdent } from "./quote";
 import { CatalogQuery } from "./sqlKinds";
 import { SqlConnection, withSql } from "./sqlObject";
@@ -15,6 +15,18 @@ import { SqlConnection, withSql } from "./sqlObject";
  * nothing in their way. On a stack without that source it does nothing. Remove it once no stack
  * of the earlier layout is left.
  */
+
+/**
+ * What the earlier layout kept in public besides the models: per dataset its source (and the
+ * source's progress subsource), a CDC dataset's subsource; the PostgreSQL source, the connections
+ * and secrets. A blue/green deploy swaps them out with the old models and drops them.
+ */
+export function earlierLayoutNames(datasets: readonly string[]): string[] {
+    return [
+        ...datasets.flatMap(dataset => [dataset, `${dataset}_progress`, `${dataset}_cdc`]),
+        postgresSourceName, `${postgresSourceName}_progress`, kafkaConnectionName, kafkaPasswordSecretName, postgresConnectionName, postgresPasswordSecretName,
+    ];
+}
 
 /** Rows (schema, name) of the subsources of the earlier layout's PostgreSQL source. */
 export function previousSubsourcesQuery(): CatalogQuery {

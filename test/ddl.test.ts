@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { planSqlObjects } from "../components/sqlObjectGraph";
 import { materializeObjects, SqlObjectDefinition } from "../lib/ddl";
+import { deployStatements, modelsDeploymentPlan } from "../lib/deployment";
 import { dropStatement, existsQuery, readDefinitionStatement, searchPathStatement } from "../lib/sqlKinds";
 import { dropSubsourceStatement, dropViewStatement, previousSubsourcesQuery, viewsReadingQuery } from "../lib/previousLayout";
 import { alterSecretStatement } from "../lib/sqlObject";
@@ -17,6 +18,14 @@ import { datasetNames } from "../lib/datasets";
 const repo = path.join(__dirname, "..");
 const project = loadSqlProject(path.join(repo, "sql"), datasetNames);
 
+/** A model's own query stands as a placeholder naming where it comes from. */
+function withQueries(statement: string): string {
+    return project.models.reduce((text, model) => {
+        if (!text.includes(model.query)) return text;
+        return text.split(model.query).join(`<query of ${model.origin.replace(`${repo}${path.sep}`, "")}>`);
+    }, statement);
+}
+
 /**
  * Every statement the SQL-object provider can send for these objects: how it checks existence,
  * then per object in creation order its CREATE (after the search path it sets), how it reads the
@@ -25,10 +34,7 @@ const project = loadSqlProject(path.join(repo, "sql"), datasetNames);
  * around the models, and the queries are tested on PostgreSQL.
  */
 function script(objects: SqlObjectDefinition[]): string {
-    const withPlaceholders = (create: string) => project.models.reduce((statement, model) => {
-        if (!statement.includes(model.query)) return statement;
-        return statement.split(model.query).join(`<query of ${model.origin.replace(`${repo}${path.sep}`, "")}>`);
-    }, create);
+    const withPlaceholders = withQueries;
     const planned = planSqlObjects(objects).map(p => p.definition);
     const catalogQueries = (query: (object: SqlObjectDefinition) => { text: string } | undefined) =>
         [...new Set(planned.map(object => query(object)?.text).filter(text => text !== undefined))].map(text => `${text};`).join("\n");
@@ -109,6 +115,27 @@ describe("Materialize DDL", () => {
         expect(models(ddl)).toBe(models(kafkaOnly));
         expect(ddl).not.toContain("(TOPIC 'raw_customers')");
         expect(ddl).toContain(`CREATE TABLE "ingest"."raw_customers_cdc" FROM SOURCE "ingest"."postgres_cdc" (REFERENCE "public"."raw_customers")`);
+    });
+
+    it("for a blue/green deploy of the models: every statement, in the order sent", () => {
+        const plan = modelsDeploymentPlan(project, { sourceSchema: "ingest", cluster: "quickstart" });
+        const statements = deployStatements("materialize", { stack: "dev", ...plan, cluster: "quickstart", maxLagSeconds: 1 });
+        const lines = (list: string[]) => list.map(statement => `${withQueries(statement)};`).join("\n");
+        const golden = [
+            `-- ${plan.plan}`,
+            `-- what is in the production and staging schemas: anything not made by the models stops the deploy, changing nothing\n${statements.objects.text};`,
+            `-- an earlier deploy's leftovers\n${lines(statements.dropStaging)}`,
+            `-- the build\n${lines(statements.build)}`,
+            `-- polled until nothing is pending, or deployTimeoutSeconds\n${statements.clusterProblems!.text};\n${statements.pending!.text};`,
+            `-- the swap\n${lines(statements.swap)}`,
+            `-- what was swapped out (on a failure before the swap: ROLLBACK, then the same)\n${lines(statements.dropStaging)}`,
+            `-- destroy\n${lines(statements.destroy)}`,
+        ].join("\n\n") + "\n";
+        // The fingerprint changes with any model's SQL, which the other goldens and the PostgreSQL tests hold.
+        expectGolden("materialize-deploy.sql", golden.replace(/deploy [0-9a-f]{12}/g, "deploy <fingerprint>"));
+        expect(golden).toMatch(/^BEGIN;\nALTER SCHEMA "public" SWAP WITH "public__deploy";\nALTER SCHEMA "public_etl_failure" SWAP WITH "public_etl_failure__deploy";\nCOMMIT;$/m);
+        // CASCADE only on the staging schemas, which hold nothing but what the deploy checked is its own.
+        for (const line of golden.split("\n").filter(l => /CASCADE/.test(l))) expect(line).toMatch(/^DROP SCHEMA IF EXISTS "[a-z_]+__deploy" CASCADE;$/);
     });
 
     it.each(["materialize-local.sql", "materialize-external.sql", "materialize-cdc.sql"])(

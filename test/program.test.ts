@@ -155,8 +155,40 @@ describe("sourceSchema", () => {
         expect(objects.filter(o => o.inputs.schema === "ingest")).toEqual([]);
         expect(run.byName("landing.raw_orders", sqlObject).inputs.create).toBe(
             'CREATE TABLE "landing"."raw_orders" FROM SOURCE "landing"."raw_orders_kafka" FORMAT JSON ENVELOPE NONE');
-        expect(run.byName("stg_orders", sqlObject).inputs.searchPath).toEqual(["landing", "public"]);
+        expect(run.byName("stg_orders", sqlObject).inputs.searchPath).toEqual(["public", "landing"]);
         expect(run.byName("stg_orders", sqlObject).inputs.create).toContain("from raw_orders");
+    });
+});
+
+describe("model changes", () => {
+    const deployment = "pulumi-nodejs:dynamic/jaffle-shop-streaming:ModelsDeployment";
+
+    it("go by blue/green deploys by default: the deployment holds every model's SQL built in staging, each model's resource only records it", async () => {
+        const run = await runProgram({ stack: "dev", config: { portBase: "19092" } });
+        const deploy = run.byName("models-deployment", deployment);
+        expect(deploy.inputs.mode).toBe("blueGreen");
+        expect(deploy.inputs.swapSchemas).toEqual(["public", "public_etl_failure"]);
+        expect(deploy.inputs.searchPath).toEqual(["public__deploy", "ingest"]);
+        const orders = deploy.inputs.objects.find((o: { key: string }) => o.key === "orders");
+        expect(orders.create).toMatch(/^CREATE MATERIALIZED VIEW "public__deploy"\."orders" IN CLUSTER "quickstart" AS\n/);
+        expect(deploy.inputs.objects.map((o: { key: string }) => o.key)).toContain("public_etl_failure.unique_orders_order_id");
+        expect(deploy.inputs.plan).toMatch(/^blue\/green deploy [0-9a-f]{12}: \d+ objects built in public__deploy, public_etl_failure__deploy, then 2 schemas swapped$/);
+        expect(deploy.inputs.readiness).toEqual({ timeoutSeconds: 600, maxLagSeconds: 1, pollMs: 2000 });
+        for (const model of ["stg_orders", "orders", "orders_order_id_idx", "public_etl_failure", "public_etl_failure.unique_orders_order_id"]) {
+            expect(run.byName(model, sqlObject).inputs.deployedBy, model).toBe("models-deployment");
+        }
+        for (const source of ["ingest.raw_orders", "ingest.raw_orders_kafka", "ingest.kafka_connection"]) {
+            expect(run.byName(source, sqlObject).inputs.deployedBy, source).toBeUndefined();
+        }
+        // After the source side it reads; the earlier layout's cleanup after it.
+        expect(run.createdAfter(deploy.name, run.byName("ingest.raw_orders", sqlObject).name)).toBe(true);
+        expect(run.createdAfter(run.byName("models-previous-layout").name, deploy.name)).toBe(true);
+    });
+
+    it("go by dropping and creating again with modelChanges: replace: each model's resource builds it, the deployment stays idle", async () => {
+        const run = await runProgram({ stack: "dev", config: { portBase: "19092", modelChanges: "replace", deployTimeoutSeconds: "30" } });
+        expect(run.byName("models-deployment", deployment).inputs).toMatchObject({ mode: "replace", readiness: { timeoutSeconds: 30 } });
+        expect(run.byName("orders", sqlObject).inputs.deployedBy).toBeUndefined();
     });
 });
 
@@ -311,6 +343,8 @@ describe("config validation", () => {
         [{ mode: "external" }, /kafkaBootstrapServers: required in external mode/],
         [{ mode: "external", kafkaBootstrapServers: "nope" }, /kafkaBootstrapServers: "nope" is not a host:port list/],
         [{ mode: "external", kafkaBootstrapServers: "a:1", kafkaSaslMechanism: "plain" }, /kafkaSaslMechanism: needs kafkaSaslUsername and kafkaSaslPassword/],
+        [{ modelChanges: "blue-green" }, /jaffle-shop-streaming:modelChanges: "blue-green" is not one of blueGreen, replace/],
+        [{ deployTimeoutSeconds: "0" }, /jaffle-shop-streaming:deployTimeoutSeconds: "0" is not a whole number from 1 to 86400/],
         [{ sourceSchema: "public_etl_failure" }, /jaffle-shop-streaming:sourceSchema: "public_etl_failure" holds models or the system's objects; the sources need a schema of their own/],
     ])("rejects %j", async (config, message) => {
         await expect(runProgram({ stack: "dev", config })).rejects.toThrow(message);
