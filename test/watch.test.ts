@@ -6,7 +6,7 @@ import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { datasets } from "../lib/datasets";
 import { readSeeds } from "../producer/seeds";
-import { pollCounts, renderSnapshot, Snapshot, snapshots, watchedRelations, watchStatements } from "../watch/watch";
+import { isRelationReplaced, pollCounts, renderSnapshot, Snapshot, snapshots, watchedRelations, watchStatements } from "../watch/watch";
 import { resolveSqlEndpoint } from "../cli/target";
 import { startCli } from "./helpers/cli";
 import { Warehouse } from "./helpers/warehouse";
@@ -51,6 +51,13 @@ describe("watch", () => {
         const text = statements.map(statement => `${statement};\n`).join("\n");
         if (process.env.UPDATE_GOLDEN === "1") fs.writeFileSync(golden, text);
         expect(text).toBe(fs.readFileSync(golden, "utf8"));
+    });
+
+    it("tells a SUBSCRIBE ended by a deploy (its relation dropped) from other errors, in the words of Materialize's versions", () => {
+        expect(isRelationReplaced(new Error('subscribe has been terminated because underlying relation "materialize.public__deploy.orders" was dropped'))).toBe(true);
+        expect(isRelationReplaced(new Error('query could not complete because relation "materialize.public__deploy.customers" was dropped'))).toBe(true);
+        expect(isRelationReplaced(new Error('unknown catalog item \'orders\''))).toBe(false);
+        expect(isRelationReplaced(new Error("terminating connection due to administrator command"))).toBe(false);
     });
 
     it("runs in the cluster given, else the stack's with the stack's URL", () => {

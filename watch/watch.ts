@@ -184,6 +184,8 @@ export async function* watchSnapshots(options: WatchOptions): AsyncGenerator<Sna
         options.onNotice?.(`${server} has no SUBSCRIBE (not Materialize): polling every ${options.intervalMs} ms instead`);
     }
     let previous: Counts | undefined;
+    /** Subscriptions ended by a replacement with no snapshot since: a deploy ends one, a loop of them is something else. */
+    let replacedInARow = 0;
     try {
         for (;;) {
             const counts = session.subscribes
@@ -192,6 +194,7 @@ export async function* watchSnapshots(options: WatchOptions): AsyncGenerator<Sna
             try {
                 for await (const snapshot of snapshots(counts, session.rows, options.relations, { previous })) {
                     previous = snapshot.counts;
+                    replacedInARow = 0;
                     yield snapshot;
                 }
                 return;
@@ -206,6 +209,12 @@ export async function* watchSnapshots(options: WatchOptions): AsyncGenerator<Sna
                             "(a stack with sqlObjects: false leaves them to dbt: create them with `dbt run` first)",
                         { cause },
                     );
+                }
+                if (session.subscribes && isRelationReplaced(cause) && ++replacedInARow <= maxReplacementsInARow) {
+                    // A blue/green deploy swapped the watched objects out and dropped them: the
+                    // same names now hold the new ones.
+                    options.onNotice?.(`the watched relations were replaced (a deploy): following the new ones (${cause.message})`);
+                    continue;
                 }
                 if (!isConnectionLoss(cause)) throw err;
                 await session.close();
@@ -255,6 +264,17 @@ async function openSession(url: string, subscribe: boolean | "if-supported", clu
         await close();
         throw err;
     }
+}
+
+const maxReplacementsInARow = 5;
+
+/**
+ * How Materialize ends a SUBSCRIBE whose relation was dropped: "subscribe has been terminated
+ * because underlying relation ... was dropped" (v26), "query could not complete because relation
+ * ... was dropped" (later versions).
+ */
+export function isRelationReplaced(error: Error): boolean {
+    return /(subscribe has been terminated because underlying relation|query could not complete because relation) .* was dropped/.test(error.message);
 }
 
 /** Materialize answers mz_version(); PostgreSQL has no such function (and no SUBSCRIBE). */
