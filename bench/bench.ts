@@ -12,6 +12,7 @@ import { seedsWithPayments } from "../testkit/bigSeeds";
 import { createTopics, uniquePrefix } from "../testkit/kafkaTopics";
 import { startKafka } from "../testkit/services/kafka";
 import { measurePreview, previewTargetsMet, renderPreviewRatios, renderPreviewTable } from "./preview";
+import { measureModelChange, modelChangeTargetMet, renderModelChange } from "./modelChange";
 
 /**
  * `npm run bench`: the producer's throughput and memory on a loopback Kafka broker, next to two
@@ -29,7 +30,8 @@ generated seed files of 1M and 5M payments, and the producers: after a warm-up o
 generator (as is, and with --threads 2), Kafka's Java ProducerPerformance and librdkafka
 (confluent-kafka, installed into a virtualenv in the cache directory on first use) for 1,000,000
 records each, in two interleaved rounds, then the generator for 10M events; then pulumi preview
-and a no-op pulumi up of the program against an empty Pulumi program (bench/preview.ts). Prints
+and a no-op pulumi up of the program against an empty Pulumi program (bench/preview.ts), and a
+model change with modelChanges blueGreen and replace under readers (bench/modelChange.ts). Prints
 the tables, the generator's ratios to the two reference producers, and the preview ratios.
 
   --quick     one round of the producers (still of 1,000,000 records each), no 10M run, and
@@ -153,6 +155,8 @@ async function main(): Promise<void> {
         const peakRss = Math.max(...generatorRuns.map(r => r.peakRssMb));
         log("timing pulumi preview and a no-op up against an empty program");
         const preview = await measurePreview({ kafkaBrokers: kafka.brokers, runs: values.quick ? 2 : 4, bigSeedRows: values.quick ? 100_000 : 1_000_000, log });
+        log("a model change both ways, readers querying");
+        const modelChange = await measureModelChange(log);
         console.log(renderTable(rows));
         console.log("");
         const records = `${comparedRecords.toLocaleString("en-US")} records of ${recordSize} B, ${rounds === 1 ? "one round" : `${rounds} rounds`}`;
@@ -166,8 +170,10 @@ async function main(): Promise<void> {
         console.log(renderPreviewTable(preview));
         console.log("");
         for (const line of renderPreviewRatios(preview)) console.log(line);
+        console.log("");
+        for (const line of renderModelChange(modelChange)) console.log(line);
         if (javaRatio < targets.minJavaRatio || librdkafkaRatio < targets.minLibrdkafkaRatio || peakRss >= targets.maxRssMb ||
-            !previewTargetsMet(preview)) {
+            !previewTargetsMet(preview) || !modelChangeTargetMet(modelChange)) {
             console.log("TARGET MISSED");
             process.exitCode = 1;
         }

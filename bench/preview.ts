@@ -154,18 +154,18 @@ function samePulumiYaml(programDir: string, name: string): string {
 }
 
 /** The directory with the pulumi CLI, as the test command finds it: on PATH at the SDK's version, else what scripts/pulumi-engine.sh builds. */
-function engineBinDir(log: (message: string) => void): string {
+export function engineBinDir(log: (message: string) => void): string {
     log("locating the Pulumi engine (scripts/pulumi-engine.sh)");
     const out = execFileSync("bash", [path.join(repo, "scripts", "pulumi-engine.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
     return out.trim().split("\n").at(-1)!;
 }
 
-interface Cli {
+export interface Cli {
     /** Runs pulumi in a directory; resolves with the wall time in ms, rejects with its output on failure. */
     run(dir: string, args: string[]): Promise<{ ms: number; stdout: string }>;
 }
 
-function pulumiCli(stateDir: string, binDir: string): Cli {
+export function pulumiCli(stateDir: string, binDir: string): Cli {
     const env: NodeJS.ProcessEnv = {
         ...process.env,
         PATH: [path.join(repo, "node_modules", ".bin"), binDir, process.env.PATH ?? ""].join(path.delimiter),
