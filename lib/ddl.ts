@@ -228,7 +228,9 @@ export function modelObjects(project: SqlProject, options: ModelObjectsOptions):
     const cluster = options.cluster === undefined ? undefined : quoteIdent(options.cluster);
     const sources = new Set(project.sources);
     const schemas = [...new Set([defaultSchema, ...project.models.map(m => m.schema)])];
-    const searchPath = [...schemas.filter(schema => schema === defaultSchema).map(build), options.sourceSchema];
+    // The datasets first: an earlier layout's relations of the same names may still be in public
+    // while an upgrade runs.
+    const searchPath = [options.sourceSchema, build(defaultSchema)];
     const built = (relation: { schema: string; name: string }) => qualifiedName(build(relation.schema), relation.name);
     const models = project.models.map((model): SqlObjectDefinition => {
         const materialized = cluster !== undefined && model.materialized === "materialized_view";

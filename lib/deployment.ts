@@ -30,7 +30,7 @@ export interface DeployedObject {
 export interface ModelsDeploymentPlan {
     /** The production schemas swapped together: every schema that holds models or failure views. */
     swapSchemas: string[];
-    /** Where bare names resolve while building: the staging schema of public, then the source schema. */
+    /** Where bare names resolve while building: the source schema, then the staging schema of public. */
     searchPath: string[];
     /** In creation order. */
     objects: DeployedObject[];
@@ -47,7 +47,7 @@ export function modelsDeploymentPlan(project: SqlProject, options: { sourceSchem
     const swapSchemas = [...new Set(["public", ...objects.map(object => object.schema)])];
     return {
         swapSchemas,
-        searchPath: built.find(object => object.searchPath)?.searchPath ?? [stagingSchema("public"), options.sourceSchema],
+        searchPath: built.find(object => object.searchPath)?.searchPath ?? [options.sourceSchema, stagingSchema("public")],
         objects,
         // Named by the objects' fingerprint, so that every change of a model changes the plan too and
         // `pulumi preview --diff` shows it beside the SQL.

@@ -155,7 +155,7 @@ describe("sourceSchema", () => {
         expect(objects.filter(o => o.inputs.schema === "ingest")).toEqual([]);
         expect(run.byName("landing.raw_orders", sqlObject).inputs.create).toBe(
             'CREATE TABLE "landing"."raw_orders" FROM SOURCE "landing"."raw_orders_kafka" FORMAT JSON ENVELOPE NONE');
-        expect(run.byName("stg_orders", sqlObject).inputs.searchPath).toEqual(["public", "landing"]);
+        expect(run.byName("stg_orders", sqlObject).inputs.searchPath).toEqual(["landing", "public"]);
         expect(run.byName("stg_orders", sqlObject).inputs.create).toContain("from raw_orders");
     });
 });
@@ -168,7 +168,7 @@ describe("model changes", () => {
         const deploy = run.byName("models-deployment", deployment);
         expect(deploy.inputs.mode).toBe("blueGreen");
         expect(deploy.inputs.swapSchemas).toEqual(["public", "public_etl_failure"]);
-        expect(deploy.inputs.searchPath).toEqual(["public__deploy", "ingest"]);
+        expect(deploy.inputs.searchPath).toEqual(["ingest", "public__deploy"]);
         const orders = deploy.inputs.objects.find((o: { key: string }) => o.key === "orders");
         expect(orders.create).toMatch(/^CREATE MATERIALIZED VIEW "public__deploy"\."orders" IN CLUSTER "quickstart" AS\n/);
         expect(deploy.inputs.objects.map((o: { key: string }) => o.key)).toContain("public_etl_failure.unique_orders_order_id");

@@ -14,7 +14,7 @@ COMMENT ON SCHEMA "public__deploy" IS 'jaffle-shop-streaming dev deploy <fingerp
 CREATE SCHEMA IF NOT EXISTS "public_etl_failure";
 CREATE SCHEMA "public_etl_failure__deploy";
 COMMENT ON SCHEMA "public_etl_failure__deploy" IS 'jaffle-shop-streaming dev deploy <fingerprint>';
-SET search_path TO "public__deploy", "ingest";
+SET search_path TO "ingest", "public__deploy";
 CREATE VIEW "public__deploy"."stg_customers" AS
 <query of sql/models/stg_customers.sql>;
 CREATE VIEW "public__deploy"."stg_orders" AS

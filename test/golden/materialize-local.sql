@@ -44,163 +44,163 @@ SHOW CREATE TABLE "ingest"."raw_payments";
 CREATE SCHEMA "public_etl_failure";
 
 -- view stg_customers
-SET search_path TO "public", "ingest";
+SET search_path TO "ingest", "public";
 CREATE VIEW "public"."stg_customers" AS
 <query of sql/models/stg_customers.sql>;
 SHOW CREATE VIEW "public"."stg_customers";
 
 -- view stg_orders
-SET search_path TO "public", "ingest";
+SET search_path TO "ingest", "public";
 CREATE VIEW "public"."stg_orders" AS
 <query of sql/models/stg_orders.sql>;
 SHOW CREATE VIEW "public"."stg_orders";
 
 -- view stg_payments
-SET search_path TO "public", "ingest";
+SET search_path TO "ingest", "public";
 CREATE VIEW "public"."stg_payments" AS
 <query of sql/models/stg_payments.sql>;
 SHOW CREATE VIEW "public"."stg_payments";
 
 -- materialized view customers
-SET search_path TO "public", "ingest";
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public"."customers" IN CLUSTER "quickstart" AS
 <query of sql/models/customers.sql>;
 SHOW CREATE MATERIALIZED VIEW "public"."customers";
 
 -- materialized view orders
-SET search_path TO "public", "ingest";
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public"."orders" IN CLUSTER "quickstart" AS
 <query of sql/models/orders.sql>;
 SHOW CREATE MATERIALIZED VIEW "public"."orders";
 
 -- materialized view public_etl_failure.unique_stg_customers_customer_id
-SET search_path TO "public", "ingest";
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."unique_stg_customers_customer_id" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (unique test on stg_customers.customer_id)>;
 SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."unique_stg_customers_customer_id";
 
 -- materialized view public_etl_failure.not_null_stg_customers_customer_id
-SET search_path TO "public", "ingest";
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_stg_customers_customer_id" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (not_null test on stg_customers.customer_id)>;
 SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_stg_customers_customer_id";
 
 -- materialized view public_etl_failure.unique_stg_orders_order_id
-SET search_path TO "public", "ingest";
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."unique_stg_orders_order_id" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (unique test on stg_orders.order_id)>;
 SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."unique_stg_orders_order_id";
 
 -- materialized view public_etl_failure.not_null_stg_orders_order_id
-SET search_path TO "public", "ingest";
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_stg_orders_order_id" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (not_null test on stg_orders.order_id)>;
 SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_stg_orders_order_id";
 
 -- materialized view public_etl_failure.accepted_values_stg_orders_4f514bf94b77b7ea437830eec4421c58
-SET search_path TO "public", "ingest";
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."accepted_values_stg_orders_4f514bf94b77b7ea437830eec4421c58" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (accepted_values test on stg_orders.status)>;
 SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."accepted_values_stg_orders_4f514bf94b77b7ea437830eec4421c58";
 
 -- materialized view public_etl_failure.unique_stg_payments_payment_id
-SET search_path TO "public", "ingest";
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."unique_stg_payments_payment_id" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (unique test on stg_payments.payment_id)>;
 SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."unique_stg_payments_payment_id";
 
 -- materialized view public_etl_failure.not_null_stg_payments_payment_id
-SET search_path TO "public", "ingest";
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_stg_payments_payment_id" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (not_null test on stg_payments.payment_id)>;
 SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_stg_payments_payment_id";
 
 -- materialized view public_etl_failure.relationships_stg_payments_order_id__order_id__ref_stg_orders_
-SET search_path TO "public", "ingest";
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."relationships_stg_payments_order_id__order_id__ref_stg_orders_" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (relationships test on stg_payments.order_id)>;
 SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."relationships_stg_payments_order_id__order_id__ref_stg_orders_";
 
 -- materialized view public_etl_failure.accepted_values_stg_payments_c7909fb19b1f0177c2bf99c7912f06ef
-SET search_path TO "public", "ingest";
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."accepted_values_stg_payments_c7909fb19b1f0177c2bf99c7912f06ef" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (accepted_values test on stg_payments.payment_method)>;
 SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."accepted_values_stg_payments_c7909fb19b1f0177c2bf99c7912f06ef";
 
 -- materialized view public_etl_failure.not_null_stg_payments_amount
-SET search_path TO "public", "ingest";
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_stg_payments_amount" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (not_null test on stg_payments.amount)>;
 SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_stg_payments_amount";
 
 -- materialized view public_etl_failure.unique_customers_customer_id
-SET search_path TO "public", "ingest";
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."unique_customers_customer_id" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (unique test on customers.customer_id)>;
 SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."unique_customers_customer_id";
 
 -- materialized view public_etl_failure.not_null_customers_customer_id
-SET search_path TO "public", "ingest";
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_customers_customer_id" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (not_null test on customers.customer_id)>;
 SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_customers_customer_id";
 
 -- materialized view public_etl_failure.unique_orders_order_id
-SET search_path TO "public", "ingest";
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."unique_orders_order_id" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (unique test on orders.order_id)>;
 SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."unique_orders_order_id";
 
 -- materialized view public_etl_failure.not_null_orders_order_id
-SET search_path TO "public", "ingest";
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_orders_order_id" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (not_null test on orders.order_id)>;
 SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_orders_order_id";
 
 -- materialized view public_etl_failure.not_null_orders_customer_id
-SET search_path TO "public", "ingest";
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_orders_customer_id" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (not_null test on orders.customer_id)>;
 SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_orders_customer_id";
 
 -- materialized view public_etl_failure.relationships_orders_customer_id__customer_id__ref_customers_
-SET search_path TO "public", "ingest";
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."relationships_orders_customer_id__customer_id__ref_customers_" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (relationships test on orders.customer_id)>;
 SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."relationships_orders_customer_id__customer_id__ref_customers_";
 
 -- materialized view public_etl_failure.accepted_values_orders_1ce6ab157c285f7cd2ac656013faf758
-SET search_path TO "public", "ingest";
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."accepted_values_orders_1ce6ab157c285f7cd2ac656013faf758" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (accepted_values test on orders.status)>;
 SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."accepted_values_orders_1ce6ab157c285f7cd2ac656013faf758";
 
 -- materialized view public_etl_failure.not_null_orders_amount
-SET search_path TO "public", "ingest";
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_orders_amount" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (not_null test on orders.amount)>;
 SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_orders_amount";
 
 -- materialized view public_etl_failure.not_null_orders_credit_card_amount
-SET search_path TO "public", "ingest";
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_orders_credit_card_amount" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (not_null test on orders.credit_card_amount)>;
 SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_orders_credit_card_amount";
 
 -- materialized view public_etl_failure.not_null_orders_coupon_amount
-SET search_path TO "public", "ingest";
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_orders_coupon_amount" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (not_null test on orders.coupon_amount)>;
 SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_orders_coupon_amount";
 
 -- materialized view public_etl_failure.not_null_orders_bank_transfer_amount
-SET search_path TO "public", "ingest";
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_orders_bank_transfer_amount" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (not_null test on orders.bank_transfer_amount)>;
 SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_orders_bank_transfer_amount";
 
 -- materialized view public_etl_failure.not_null_orders_gift_card_amount
-SET search_path TO "public", "ingest";
+SET search_path TO "ingest", "public";
 CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_orders_gift_card_amount" IN CLUSTER "quickstart" AS
 <query of sql/schema.yml (not_null test on orders.gift_card_amount)>;
 SHOW CREATE MATERIALIZED VIEW "public_etl_failure"."not_null_orders_gift_card_amount";
