@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DeployedObject, DeployStatements, deployStatements, ModelsDeploymentPlan, modelsDeploymentPlan } from "./deployment";
 import { CatalogQuery } from "./sqlKinds";
 import { createHash } from "node:crypto";
-import { SqlConnection, SqlObject } from "./sqlObject";
+import { SqlConnection, SqlObject, withSql } from "./sqlObject";
 import { relationKey, SqlProject } from "./sqlProject";
 
 /**
@@ -47,7 +47,7 @@ const modelsDeploymentProvider: pulumi.dynamic.ResourceProvider<ModelsDeployment
     },
 
     async create(inputs) {
-        if (inputs.mode === "blueGreen") await withClient(inputs.connection, client => deploy(client, inputs, []));
+        if (inputs.mode === "blueGreen") await withSql(inputs.connection, undefined, client => deploy(client, inputs, []));
         return { id: `${inputs.stack}:models`, outs: inputs };
     },
 
@@ -56,13 +56,13 @@ const modelsDeploymentProvider: pulumi.dynamic.ResourceProvider<ModelsDeployment
         // or when the models' own resources build them.
         const rebuild = news.mode === "blueGreen" &&
             (olds.mode !== "blueGreen" || (["objects", "swapSchemas", "searchPath"] as const).some(key => JSON.stringify(olds[key]) !== JSON.stringify(news[key])));
-        if (rebuild) await withClient(news.connection, client => deploy(client, news, olds.objects));
+        if (rebuild) await withSql(news.connection, undefined, client => deploy(client, news, olds.objects));
         return { outs: news };
     },
 
     async delete(_id, props) {
         if (props.mode !== "blueGreen") return;
-        await withClient(props.connection, async client => {
+        await withSql(props.connection, undefined, async client => {
             const statements = statementsOf(props);
             await refuseForeignObjects(client, props, statements.objects, props.objects);
             for (const statement of statements.destroy) await client.query(statement);
@@ -142,28 +142,6 @@ async function awaitReady(client: import("pg").Client, inputs: ModelsDeploymentI
             );
         }
         await new Promise(resolve => setTimeout(resolve, Math.min(inputs.readiness.pollMs, Math.max(deadline - Date.now(), 0))));
-    }
-}
-
-async function withClient<T>(connection: SqlConnection, work: (client: import("pg").Client) => Promise<T>): Promise<T> {
-    const { Client } = require("pg") as typeof import("pg");
-    const where = `${connection.dialect} at ${connection.host}:${connection.port}/${connection.database} as ${connection.user}`;
-    const client = new Client({
-        host: connection.host,
-        port: connection.port,
-        user: connection.user,
-        password: connection.password,
-        database: connection.database,
-        ssl: connection.ssl ? { rejectUnauthorized: true } : undefined,
-        connectionTimeoutMillis: connection.connectTimeoutSeconds * 1000,
-    });
-    try {
-        await client.connect();
-        return await work(client);
-    } catch (err) {
-        throw new Error(`${where}: ${(err as Error).message}`);
-    } finally {
-        await client.end().catch(() => undefined);
     }
 }
 

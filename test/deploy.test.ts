@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { Stack } from "@pulumi/pulumi/automation";
-import { copyProject, engineEnv, newStack, StepLog } from "./helpers/engine";
+import { asPreviousVersion, copyProject, engineEnv, newStack, StepLog } from "./helpers/engine";
 
 /**
  * Blue/green deploys of the models under `pulumi up`, on the real engine and a real PostgreSQL
@@ -229,11 +229,7 @@ describe("upgrading a stack the previous version made (per-model resources, its 
         });
         await stack.up();
         const state = await stack.exportStack();
-        const previousProvider = fs.readFileSync(path.join(__dirname, "fixtures", "sql-object-provider-before-source-schema.js"), "utf8");
-        const previous = JSON.parse(JSON.stringify(state.deployment).replace(/"upstreamSql":/g, '"upstream":').replace(/"externalIdentity":/g, '"identity":'));
-        for (const resource of previous.resources.filter((r: { type: string }) => r.type === "pulumi-nodejs:dynamic/jaffle-shop-streaming:SqlObject")) {
-            resource.inputs.__provider = resource.outputs.__provider = previousProvider;
-        }
+        const previous = asPreviousVersion(state.deployment);
         await stack.importStack({ ...state, deployment: previous });
 
         await stack.removeConfig("layout");

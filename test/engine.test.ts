@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { copyProject, engineEnv, expectOldNamesAdopted, newStack, resourceCount, StepLog } from "./helpers/engine";
+import { asPreviousVersion, copyProject, engineEnv, expectOldNamesAdopted, newStack, resourceCount, StepLog } from "./helpers/engine";
 import { readTopics, testKafka } from "../testkit/kafkaTopics";
 import { programFiles } from "../testkit/programFiles";
 
@@ -318,15 +318,8 @@ describe("the SQL-object provider on PostgreSQL, on the real engine", () => {
         await stack.up();
         expect(await relations()).toEqual(["r:raw_events", "v:busy_kinds", "v:event_ids", "v:event_kinds", "v:stg_events"]);
         await client.query(`insert into raw_events values ('{"id": 1, "kind": "a"}'), ('{"id": 2, "kind": "a"}')`);
-        // The state as the previous version wrote it: its rebuild triggers under their old names, and
-        // its provider's code (serialized in the state, and what the engine deletes removed objects with).
         const state = await stack.exportStack();
-        const previous = JSON.parse(JSON.stringify(state.deployment).replace(/"upstreamSql":/g, '"upstream":').replace(/"externalIdentity":/g, '"identity":'));
-        const previousProvider = fs.readFileSync(path.join(__dirname, "fixtures", "sql-object-provider-before-source-schema.js"), "utf8");
-        for (const resource of previous.resources.filter((r: { type: string }) => r.type === sqlObject)) {
-            expect(resource.outputs.upstream).toBeDefined();
-            resource.inputs.__provider = resource.outputs.__provider = previousProvider;
-        }
+        const previous = asPreviousVersion(state.deployment);
         await stack.importStack({ ...state, deployment: previous });
 
         await stack.removeConfig("layout");

@@ -99,3 +99,19 @@ export class StepLog {
             .sort();
     }
 }
+
+/**
+ * A stack's state as the version before the source schema wrote it: its SQL objects' rebuild
+ * triggers under their old names, and that version's provider code, serialized as Pulumi keeps it
+ * in the state (the engine deletes removed objects with it). The code is in test/fixtures/, from
+ * running that version's test program.
+ */
+export function asPreviousVersion(deployment: { resources?: Record<string, any>[] }): { resources?: Record<string, any>[] } {
+    const previous = JSON.parse(JSON.stringify(deployment).replace(/"upstreamSql":/g, '"upstream":').replace(/"externalIdentity":/g, '"identity":'));
+    const provider = fs.readFileSync(path.join(repo, "test", "fixtures", "sql-object-provider-before-source-schema.js"), "utf8");
+    for (const resource of previous.resources.filter((r: { type: string }) => r.type === "pulumi-nodejs:dynamic/jaffle-shop-streaming:SqlObject")) {
+        expect(resource.outputs.upstream).toBeDefined();
+        resource.inputs.__provider = resource.outputs.__provider = provider;
+    }
+    return previous;
+}
