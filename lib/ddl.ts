@@ -26,7 +26,8 @@ export interface SqlObjectDefinition {
     /** Keys of the objects this one reads or lives in. */
     dependsOn: string[];
     /** Where the bare names in `create` resolve (a model reads its sources by bare name, as in dbt). */
-    searchPath?: string[];    /** The resource that builds it instead of its own (the models' blue/green deployment). */
+    searchPath?: string[];
+    /** The resource that builds it instead of its own (the models' blue/green deployment). */
     deployedBy?: string;
 }
 
@@ -95,8 +96,7 @@ export function materializeObjects(project: SqlProject, options: MaterializeOpti
     const objects: SqlObjectDefinition[] = [schemaObject(options.sourceSchema)];
     if (fromKafka.length > 0) objects.push(...kafkaObjects(fromKafka, options, cluster));
     if (options.postgres && fromPostgres.size > 0) objects.push(...postgresCdcObjects(options.postgres, options.sourceSchema, cluster));
-    const models = modelObjects(project, { sourceSchema: options.sourceSchema, cluster: options.cluster });
-    objects.push(...models.map(model => (options.modelsDeployedBy === undefined ? model : { ...model, deployedBy: options.modelsDeployedBy })));
+    objects.push(...modelObjects(project, { sourceSchema: options.sourceSchema, cluster: options.cluster, deployedBy: options.modelsDeployedBy }));
     return objects;
 }
 
@@ -187,11 +187,7 @@ export function postgresObjects(
     cdc?: { datasets: RawDatasetName[]; schema: string },
     modelsDeployedBy?: string,
 ): SqlObjectDefinition[] {
-    const models = modelObjects(project, { sourceSchema });
-    return [
-        ...postgresSourceObjects(project, sourceSchema, cdc),
-        ...models.map(model => (modelsDeployedBy === undefined ? model : { ...model, deployedBy: modelsDeployedBy })),
-    ];
+    return [...postgresSourceObjects(project, sourceSchema, cdc), ...modelObjects(project, { sourceSchema, deployedBy: modelsDeployedBy })];
 }
 
 /** The source side alone, in the source schema (the models go by a blue/green deploy). */
@@ -214,9 +210,19 @@ export interface ModelObjectsOptions {
     cluster?: string;
     /**
      * Where each of the models' schemas is built (a blue/green deploy builds them in staging
-     * schemas); bare names resolve there first, then in the source schema.
+     * schemas); bare names resolve in the source schema first, then in public's.
      */
     buildSchema?: (schema: string) => string;
+    /** The resource that builds them instead of their own (see SqlObjectDefinition). */
+    deployedBy?: string;
+}
+
+/**
+ * Where a model's bare names resolve: the datasets first (an earlier layout's relations of the
+ * same names may still be in public while an upgrade runs), then the models of public.
+ */
+export function modelSearchPath(sourceSchema: string, publicSchema = defaultSchema): string[] {
+    return [sourceSchema, publicSchema];
 }
 
 /**
@@ -228,9 +234,7 @@ export function modelObjects(project: SqlProject, options: ModelObjectsOptions):
     const cluster = options.cluster === undefined ? undefined : quoteIdent(options.cluster);
     const sources = new Set(project.sources);
     const schemas = [...new Set([defaultSchema, ...project.models.map(m => m.schema)])];
-    // The datasets first: an earlier layout's relations of the same names may still be in public
-    // while an upgrade runs.
-    const searchPath = [options.sourceSchema, build(defaultSchema)];
+    const searchPath = modelSearchPath(options.sourceSchema, build(defaultSchema));
     const built = (relation: { schema: string; name: string }) => qualifiedName(build(relation.schema), relation.name);
     const models = project.models.map((model): SqlObjectDefinition => {
         const materialized = cluster !== undefined && model.materialized === "materialized_view";
@@ -247,6 +251,7 @@ export function modelObjects(project: SqlProject, options: ModelObjectsOptions):
                 ...model.dependsOn.map(key => (sources.has(key) ? relationKey({ schema: options.sourceSchema, name: key }) : key)),
             ],
             searchPath,
+            deployedBy: options.deployedBy,
         };
     });
     const indexes = cluster === undefined ? [] : project.models.flatMap(model => model.indexes.map((columns): SqlObjectDefinition => {
@@ -258,8 +263,10 @@ export function modelObjects(project: SqlProject, options: ModelObjectsOptions):
             name,
             create: `CREATE INDEX ${quoteIdent(name)} IN CLUSTER ${cluster} ON ${built(model)} (${columns.map(quoteIdent).join(", ")})`,
             dependsOn: [relationKey(model)],
+            deployedBy: options.deployedBy,
         };
     }));
-    const ownSchemas = schemas.filter(schema => schema !== defaultSchema).map(schema => ({ ...schemaObject(build(schema)), key: schema }));
+    const ownSchemas = schemas.filter(schema => schema !== defaultSchema)
+        .map(schema => ({ ...schemaObject(build(schema)), key: schema, deployedBy: options.deployedBy }));
     return [...ownSchemas, ...models, ...indexes];
 }

@@ -1,4 +1,4 @@
-import { modelObjects } from "./ddl";
+import { modelObjects, modelSearchPath } from "./ddl";
 import { quoteIdent, quoteLiteral } from "./quote";
 import { CatalogQuery, dropStatement, searchPathStatement, SqlDialect, SqlObjectKind } from "./sqlKinds";
 import { SqlProject } from "./sqlProject";
@@ -7,7 +7,7 @@ import { SqlProject } from "./sqlProject";
  * The statements of a blue/green deploy of the models: build every model in staging schemas,
  * wait until they are ready, swap the staging schemas with the production ones in one
  * transaction, drop what was swapped out. Readers of the production names see the old models,
- * then the new ones, never a missing relation. The provider (components/modelsDeployment.ts) and
+ * then the new ones, never a missing relation. The provider (lib/modelsDeployment.ts) and
  * the goldens both take their statements from here.
  */
 
@@ -47,7 +47,7 @@ export function modelsDeploymentPlan(project: SqlProject, options: { sourceSchem
     const swapSchemas = [...new Set(["public", ...objects.map(object => object.schema)])];
     return {
         swapSchemas,
-        searchPath: built.find(object => object.searchPath)?.searchPath ?? [options.sourceSchema, stagingSchema("public")],
+        searchPath: modelSearchPath(options.sourceSchema, stagingSchema("public")),
         objects,
         // Named by the objects' fingerprint, so that every change of a model changes the plan too and
         // `pulumi preview --diff` shows it beside the SQL.

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DeployedObject, DeployStatements, deployStatements, ModelsDeploymentPlan, modelsDeploymentPlan } from "./deployment";
 import { CatalogQuery } from "./sqlKinds";
 import { createHash } from "node:crypto";
-import { SqlConnection, SqlObject, withSql } from "./sqlObject";
+import { isNewServer, SqlConnection, SqlObject, withSql } from "./sqlObject";
 import { relationKey, SqlProject } from "./sqlProject";
 
 /**
@@ -36,9 +36,7 @@ export interface ModelsDeploymentInputs extends ModelsDeploymentPlan {
 
 const modelsDeploymentProvider: pulumi.dynamic.ResourceProvider<ModelsDeploymentInputs, ModelsDeploymentInputs> = {
     async diff(_id, olds, news) {
-        const location = (c: SqlConnection) => `${c.dialect}://${c.host}:${c.port}/${c.database}`;
-        const newServer = location(olds.connection) !== location(news.connection) ||
-            (olds.connection.serverInstance !== undefined && olds.connection.serverInstance !== news.connection.serverInstance);
+        const newServer = isNewServer(olds.connection, news.connection);
         const changed = (key: keyof ModelsDeploymentInputs) => JSON.stringify(olds[key]) !== JSON.stringify(news[key]);
         const keys = ["objects", "swapSchemas", "searchPath", "stack", "cluster", "readiness", "connection", "plan", "mode", "upstream", "earlierLayout"] as const;
         const rebuilt = news.mode === "blueGreen" && olds.mode === "blueGreen" && olds.upstream !== news.upstream;

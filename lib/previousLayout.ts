@@ -1,8 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { kafkaConnectionName, kafkaPasswordSecretName, postgresConnectionName, postgresPasswordSecretName, postgresSourceName } from "./ddl";
-import { quoteIdent } from "./quote";
-import { CatalogQuery } from "./sqlKinds";
-import { SqlConnection, withSql } from "./sqlObject";
+import { CatalogQuery, dropStatement } from "./sqlKinds";
+import { isNewServer, SqlConnection, withSql } from "./sqlObject";
 
 /**
  * A migration step for stacks made before the source schema. Their PostgreSQL source
@@ -58,13 +57,6 @@ export function viewsReadingQuery(subsource: { schema: string; name: string }): 
     };
 }
 
-export function dropViewStatement(view: { schema: string; name: string }): string {
-    return `DROP VIEW IF EXISTS ${quoteIdent(view.schema)}.${quoteIdent(view.name)}`;
-}
-
-export function dropSubsourceStatement(subsource: { schema: string; name: string }): string {
-    return `DROP SOURCE IF EXISTS ${quoteIdent(subsource.schema)}.${quoteIdent(subsource.name)}`;
-}
 
 const previousLayoutProvider: pulumi.dynamic.ResourceProvider<{ connection: SqlConnection }, { connection: SqlConnection }> = {
     async create(inputs) {
@@ -73,16 +65,15 @@ const previousLayoutProvider: pulumi.dynamic.ResourceProvider<{ connection: SqlC
             for (const subsource of (await client.query(subsources.text, subsources.values)).rows as { schema: string; name: string }[]) {
                 const views = viewsReadingQuery(subsource);
                 for (const view of (await client.query(views.text, views.values)).rows as { schema: string; name: string }[]) {
-                    await client.query(dropViewStatement(view));
+                    await client.query(dropStatement({ kind: "view", ...view }));
                 }
-                await client.query(dropSubsourceStatement(subsource));
+                await client.query(dropStatement({ kind: "source", ...subsource }));
             }
         });
         return { id: "previous-layout", outs: inputs };
     },
     async diff(_id, olds, news) {
-        const location = (c: SqlConnection) => `${c.host}:${c.port}/${c.database}/${c.serverInstance ?? ""}`;
-        const replaces = location(olds.connection) !== location(news.connection) ? ["connection"] : [];
+        const replaces = isNewServer(olds.connection, news.connection) ? ["connection"] : [];
         return { changes: replaces.length > 0 || JSON.stringify(olds.connection) !== JSON.stringify(news.connection), replaces };
     },
     async update(_id, _olds, news) {

@@ -3,8 +3,8 @@ import { datasetNames, RawDatasetName } from "./datasets";
 /**
  * Where each dataset's events travel and Materialize reads them from: a Kafka topic, or a
  * PostgreSQL table that Materialize replicates by CDC. Decided once, from the stack's
- * configuration; the program, the stack output `datasets` and every CLI (generate, scenario,
- * watch) take the routes from here.
+ * configuration; the program, the stack output `datasets` and the producer commands (generate,
+ * scenario) take the routes from here.
  */
 export type DatasetRoute = { topic: string } | { cdcTable: { schema: string; name: string } };
 

@@ -108,9 +108,7 @@ const sqlObjectProvider: pulumi.dynamic.ResourceProvider<SqlObjectState, SqlObje
         const olds = fromEarlierVersion(earlier);
         const replaces: string[] = (["kind", "schema", "name", "create", "upstreamSql"] as const).filter(k => olds[k] !== news[k]);
         if (JSON.stringify(olds.searchPath ?? []) !== JSON.stringify(news.searchPath ?? [])) replaces.push("searchPath");
-        const location = (c: SqlConnection) => `${c.dialect}://${c.host}:${c.port}/${c.database}`;
-        const newInstance = olds.connection.serverInstance !== undefined && olds.connection.serverInstance !== news.connection.serverInstance;
-        if (location(olds.connection) !== location(news.connection) || newInstance) replaces.push("connection");
+        if (isNewServer(olds.connection, news.connection)) replaces.push("connection");
         // In a preview the identity may not be known yet (the seeder runs first): show "may change",
         // not a replacement that the update may not make; the update itself sees the real value.
         const unknown = (require("@pulumi/pulumi") as typeof import("@pulumi/pulumi")).runtime.unknownValue;
@@ -208,6 +206,15 @@ async function liveDefinition(client: import("pg").Client, object: SqlObjectStat
 async function exists(client: import("pg").Client, object: SqlObjectState): Promise<boolean> {
     const query = existsQuery(object.connection.dialect, object);
     return ((await client.query(query.text, query.values)).rowCount ?? 0) > 0;
+}
+
+/**
+ * Whether objects made through `olds` are not on the server `news` reaches: another address or
+ * database, or a new instance there (a new emulator container, with an empty catalog).
+ */
+export function isNewServer(olds: SqlConnection, news: SqlConnection): boolean {
+    const location = (c: SqlConnection) => `${c.dialect}://${c.host}:${c.port}/${c.database}`;
+    return location(olds) !== location(news) || (olds.serverInstance !== undefined && olds.serverInstance !== news.serverInstance);
 }
 
 /** Connects, retrying while the server starts, runs `work` (after setting the search path, if given), and always disconnects. */

@@ -1,5 +1,5 @@
 import type { Client } from "pg";
-import { cdcSchema } from "../lib/cdc";
+import { cdcSchema, inTransaction } from "../lib/cdc";
 import { quoteIdent } from "../lib/quote";
 import { DataTest } from "../lib/sqlProject";
 import { RawDatasetName } from "../lib/datasets";
@@ -56,15 +56,10 @@ export function findCdcScenario(name: string): CdcScenario | undefined {
  */
 export async function runCdcScenario(scenario: CdcScenario, client: Client, schema = cdcSchema): Promise<void> {
     const { text, values } = scenario.statement(schema);
-    await client.query("BEGIN");
-    try {
+    await inTransaction(client, async () => {
         const result = await client.query(text, values);
         if (result.rowCount !== 1) {
             throw new Error(`${scenario.name}: expected to change one ${scenario.dataset} row (id ${customerId}), changed ${result.rowCount ?? 0}; has it run already?`);
         }
-        await client.query("COMMIT");
-    } catch (err) {
-        await client.query("ROLLBACK").catch(() => undefined);
-        throw err;
-    }
+    });
 }

@@ -5,7 +5,7 @@ import { planSqlObjects } from "../components/sqlObjectGraph";
 import { materializeObjects, SqlObjectDefinition } from "../lib/ddl";
 import { deployStatements, modelsDeploymentPlan } from "../lib/deployment";
 import { dropStatement, existsQuery, readDefinitionStatement, searchPathStatement } from "../lib/sqlKinds";
-import { dropSubsourceStatement, dropViewStatement, previousSubsourcesQuery, viewsReadingQuery } from "../lib/previousLayout";
+import { previousSubsourcesQuery, viewsReadingQuery } from "../lib/previousLayout";
 import { alterSecretStatement } from "../lib/sqlObject";
 import { loadSqlProject } from "../lib/sqlProject";
 import { datasetNames } from "../lib/datasets";
@@ -43,7 +43,8 @@ function script(objects: SqlObjectDefinition[]): string {
         "-- after the other objects, before the earlier layout's resources are deleted (lib/previousLayout.ts): the subsources of\n" +
             "-- its PostgreSQL source, then per subsource the views reading it; each view dropped, then the subsource\n" +
             `${previousSubsourcesQuery().text};\n${viewsReadingQuery({ schema: "$1", name: "$2" }).text};\n` +
-            `${dropViewStatement({ schema: "public", name: "raw_customers" })};\n${dropSubsourceStatement({ schema: "public", name: "raw_customers_cdc" })};\n`,
+            `${dropStatement({ kind: "view", schema: "public", name: "raw_customers" })};\n` +
+            `${dropStatement({ kind: "source", schema: "public", name: "raw_customers_cdc" })};\n`,
     ];
     for (const object of planned) {
         const lines = [`-- ${object.kind} ${object.key}`];
